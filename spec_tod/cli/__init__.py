@@ -1,0 +1,61 @@
+"""The ``spec-tod`` command line: one typer app, one module per pipeline stage."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from spec_tod.errors import SpecTodError
+
+app = typer.Typer(
+    name="spec-tod",
+    help="Spec-TOD task-oriented dialogue: build data, fine-tune, merge, serve, benchmark and score.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        from spec_tod import __version__
+
+        typer.echo(f"spec-tod {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Spec-TOD task-oriented dialogue: build data, fine-tune, merge, serve, benchmark and score."""
+
+
+from spec_tod.cli import bench, build_data, finetune, quickstart, score, serve  # noqa: E402
+
+for _module in (build_data, finetune, serve, bench, score, quickstart):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console entry point: user errors become one red line and exit status 1, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except SpecTodError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        Console(stderr=True).print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except Exception as error:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise
