@@ -16,3 +16,6 @@ def data_dir() -> Path:
     if not (path / "multiwoz21" / "test.json.zip").is_file():
         pytest.fail(f"shared data not found at {path}: set SPEC_TOD_DATA_DIR to the data folder")
     return path
+
+
+pytest_plugins = ["tests.fixtures.tiny_model", "tests.fixtures.dockerd"]
