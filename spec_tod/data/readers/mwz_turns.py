@@ -1,0 +1,58 @@
+"""Assembling MultiWOZ turns (2.1 and 2.2): turn domain, database count, dialogue domains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spec_tod.data.database import DB_DOMAINS, VenueDatabase
+from spec_tod.data.dialogue import BeliefState, DialogueActs, Turn
+from spec_tod.data.readers.domains import turn_domain
+from spec_tod.data.readers.state import changed_domains
+
+
+def db_count(db: VenueDatabase | None, domain: str, state: BeliefState) -> int | None:
+    """Venues matching the state of ``domain`` without its booking slots (``bookday``, ...);
+    ``None`` without a database, for domains without a table, and when the domain has no state."""
+    if db is None or domain not in DB_DOMAINS or domain not in state:
+        return None
+    constraints = {slot: value for slot, value in state[domain].items() if not slot.startswith("book")}
+    return len(db.query(domain, constraints))
+
+
+@dataclass
+class TurnBuilder:
+    """Builds the turns of one dialogue in order, remembering the previous state and domain."""
+
+    db: VenueDatabase | None
+    turns: list[Turn] = field(default_factory=list)
+    _previous_state: BeliefState = field(default_factory=dict)
+    _previous_domain: str | None = None
+
+    def add(
+        self,
+        *,
+        user: str,
+        system: str,
+        system_delex: str,
+        state: BeliefState,
+        system_acts: DialogueActs,
+        user_acts: DialogueActs,
+        booked_domains: tuple[str, ...] = (),
+    ) -> None:
+        changed = changed_domains(self._previous_state, state)
+        domain = turn_domain(system_acts, user_acts, changed, self._previous_domain)
+        self.turns.append(
+            Turn(
+                index=len(self.turns),
+                user=user,
+                system=system,
+                system_delex=system_delex,
+                belief_state=state,
+                turn_domain=domain,
+                system_acts=system_acts,
+                db_count=db_count(self.db, domain, state),
+                booked_domains=booked_domains,
+            )
+        )
+        self._previous_state = state
+        self._previous_domain = domain
