@@ -45,7 +45,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except SpecTodError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         Console(stderr=True).print("[yellow]interrupted[/]")

@@ -1,7 +1,178 @@
-"""Placeholder until this stage's command lands."""
+"""``spec-tod build-data``: Spec-TOD instruction data (DST or end-to-end) from one corpus split."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from spec_tod.settings import default_data_dir
+from spec_tod.tasks.build import BuildOptions, BuildSummary, build_data
+from spec_tod.tasks.records import TASKS
+from spec_tod.tasks.writers import LAYOUTS
+
+DATASET_CHOICES = ("multiwoz21", "multiwoz22", "sgd")
+SPLIT_CHOICES = ("train", "dev", "test")
+
+
+class _RichProgress:
+    """The build's progress reports as one rich progress bar per stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+        self._done = 0
+
+    def stage(self, description: str, total: int | None) -> None:
+        if self._task is not None:
+            # A stage of unknown length (reading) shows as complete once the next one starts.
+            self._progress.update(self._task, total=self._done, completed=self._done)
+        self._task = self._progress.add_task(description, total=total)
+        self._done = 0
+
+    def advance(self, count: int = 1) -> None:
+        if self._task is not None:
+            self._done += count
+            self._progress.advance(self._task, count)
+
+
+def build_data_command(
+    dataset: Annotated[
+        str,
+        typer.Option(click_type=click.Choice(DATASET_CHOICES), help="Corpus to read: MultiWOZ 2.1, MultiWOZ 2.2 or SGD."),
+    ],
+    split: Annotated[str, typer.Option(click_type=click.Choice(SPLIT_CHOICES), help="Split to read.")],
+    task: Annotated[
+        str,
+        typer.Option(
+            click_type=click.Choice(TASKS),
+            help="dst: function calls and lexicalised responses; e2e: function calls, database observations and "
+            "'Action: ...' + delexicalised responses (MultiWOZ only).",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder; files are named <dataset>-<split>-<task>.*")],
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="The corpus folder or the folder holding it (multiwoz21/, multiwoz22/, sgd/). "
+            "Default: $SPEC_TOD_DATA_DIR, else ../shared/data.",
+        ),
+    ] = None,
+    fraction: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of the dialogues to keep, in (0, 1], drawn by dialogue id with --seed."),
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the one random generator: fraction, caps, instruction choice.")] = 42,
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            click_type=click.Choice(LAYOUTS),
+            help="sharegpt: {id, conversations: [{from, value}]} in <name>.jsonl; "
+            "messages: {id, messages: [{role, content}]} in <name>.messages.jsonl.",
+        ),
+    ] = "sharegpt",
+    schema: Annotated[
+        Optional[Path], typer.Option(help="schema.json to build functions from. Default: found beside the data.")
+    ] = None,
+    db_dir: Annotated[
+        Optional[Path],
+        typer.Option(help="MultiWOZ venue database folder for entity counts. Default: multiwoz_db/ beside the data."),
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Skip and count invalid dialogues instead of stopping at the first one.")
+    ] = False,
+    max_per_domain: Annotated[
+        Optional[int],
+        typer.Option(min=1, help="Keep at most this many dialogues per domain (SGD: per service), drawn with --seed."),
+    ] = None,
+    max_tokens: Annotated[
+        Optional[int], typer.Option(min=1, help="Drop records longer than this many tokens (counted in the manifest).")
+    ] = None,
+    tokenizer: Annotated[
+        Optional[Path],
+        typer.Option(help="Local model folder whose tokenizer counts --max-tokens. Default: a word/punctuation estimate."),
+    ] = None,
+    hf_dataset: Annotated[
+        bool, typer.Option(help="Also save a Hugging Face datasets folder <name>.hf/ (load_from_disk, push_to_hub).")
+    ] = False,
+) -> None:
+    """Build Spec-TOD instruction data: one record per dialogue, with a manifest of inputs, counts and hashes.
+
+    The same command always writes the same bytes. Bad input stops with one message naming the file and dialogue, and nothing is written.
+    """
+    data_dir = data_dir if data_dir is not None else default_data_dir().resolve()
+    command = ["spec-tod", "build-data", "--dataset", dataset, "--data-dir", str(data_dir), "--split", split]
+    command += ["--task", task, "--fraction", repr(fraction), "--seed", str(seed), "--out", str(out), "--format", layout]
+    for flag, value in (
+        ("--schema", schema),
+        ("--db-dir", db_dir),
+        ("--max-per-domain", max_per_domain),
+        ("--max-tokens", max_tokens),
+        ("--tokenizer", tokenizer),
+    ):
+        if value is not None:
+            command += [flag, str(value)]
+    command += ["--skip-invalid"] if skip_invalid else []
+    command += ["--hf-dataset"] if hf_dataset else []
+    options = BuildOptions(
+        dataset=dataset,
+        data_dir=data_dir,
+        split=split,
+        task=task,  # type: ignore[arg-type]
+        out=out,
+        fraction=fraction,
+        seed=seed,
+        layout=layout,  # type: ignore[arg-type]
+        schema_path=schema,
+        db_dir=db_dir,
+        skip_invalid=skip_invalid,
+        max_per_domain=max_per_domain,
+        max_tokens=max_tokens,
+        tokenizer=tokenizer,
+        hf_dataset=hf_dataset,
+        command=tuple(command),
+    )
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        summary = build_data(options, _RichProgress(progress))
+    Console().print(summary_table(summary))
+
+
+def summary_table(summary: BuildSummary) -> Table:
+    """The end-of-build table: counts, output files and time."""
+    counts = summary.counts
+    table = Table(title="build-data", show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    rows = [
+        ("dialogues read", counts.dialogues_read),
+        ("dialogues skipped (invalid)", counts.dialogues_skipped),
+        ("dialogues kept", counts.dialogues_kept),
+        ("turns", counts.turns),
+        ("function calls", counts.function_calls),
+        ("records written", counts.records_written),
+        ("records dropped (length)", counts.dropped_by_length),
+        ("data file", summary.data_file),
+        ("manifest", summary.manifest),
+    ]
+    if summary.hf_dataset is not None:
+        rows.append(("datasets folder", summary.hf_dataset))
+    rows.append(("seconds", f"{summary.seconds:.2f}"))
+    for name, value in rows:
+        table.add_row(name, str(value))
+    return table
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    """Add ``build-data`` to the ``spec-tod`` app."""
+    app.command("build-data")(build_data_command)

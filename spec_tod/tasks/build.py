@@ -1,0 +1,229 @@
+"""Building one instruction data set: read a split, choose dialogues, write records and a manifest.
+
+``build_data`` is what ``spec-tod build-data`` runs. Randomness comes from one
+``random.Random(seed)`` used in a fixed order (the fraction, the per-domain cap, then one
+instruction draw per kept dialogue in dialogue order), and every output is a pure function of the
+inputs and options, so the same command writes byte-identical files. Everything is validated and
+built in memory before the first file is written; each file is written to a temporary file and
+renamed, so a failed build leaves no partial output.
+
+Outputs in ``out``: ``<dataset>-<split>-<task>.jsonl`` (ShareGPT) or ``....messages.jsonl``
+(messages layout), ``<dataset>-<split>-<task>.manifest.json`` (one manifest per data file, so that
+several corpora, FnCTOD-style, can be built into one folder), and with ``hf_dataset`` a
+``<dataset>-<split>-<task>.hf/`` folder for ``datasets.load_from_disk``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from spec_tod import __version__
+from spec_tod.data.dialogue import Dialogue
+from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_dialogues
+from spec_tod.data.schema import load_schema
+from spec_tod.errors import SpecTodError
+from spec_tod.tasks.functions import is_multiwoz_domain, multiwoz_rules
+from spec_tod.tasks.length import TokenCounter
+from spec_tod.tasks.records import TASKS, Record, Task, build_record, dialogue_domains
+from spec_tod.tasks.sampling import cap_per_domain, sample_fraction
+from spec_tod.tasks.writers import (
+    Counts,
+    FileEntry,
+    Layout,
+    Manifest,
+    jsonl_line,
+    save_hf_dataset,
+    sha256_file,
+    write_lines,
+    write_manifest,
+)
+
+
+class ProgressSink(Protocol):
+    """Where a build reports progress (the CLI's progress bar)."""
+
+    def stage(self, description: str, total: int | None) -> None: ...
+
+    def advance(self, count: int = 1) -> None: ...
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    dataset: str
+    data_dir: Path
+    split: str
+    task: Task
+    out: Path
+    fraction: float = 1.0
+    seed: int = 42
+    layout: Layout = "sharegpt"
+    schema_path: Path | None = None
+    db_dir: Path | None = None
+    skip_invalid: bool = False
+    max_per_domain: int | None = None
+    max_tokens: int | None = None
+    tokenizer: Path | None = None
+    hf_dataset: bool = False
+    command: tuple[str, ...] = ()
+    """The command line, recorded in the manifest."""
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    counts: Counts
+    data_file: Path
+    manifest: Path
+    hf_dataset: Path | None
+    seconds: float
+
+
+def output_stem(dataset: str, split: str, task: str) -> str:
+    """``multiwoz21-test-dst``: the common start of a build's output names."""
+    return f"{dataset}-{split}-{task}"
+
+
+def check_options(options: BuildOptions) -> None:
+    """Reject option combinations that cannot work, before anything is read."""
+    if options.dataset not in DATASETS:
+        raise SpecTodError(f"unknown dataset {options.dataset!r}; expected one of {', '.join(DATASETS)}")
+    if options.split not in SPLITS:
+        raise SpecTodError(f"unknown split {options.split!r}; expected one of {', '.join(SPLITS)}")
+    if options.task not in TASKS:
+        raise SpecTodError(f"unknown task {options.task!r}; expected one of {', '.join(TASKS)}")
+    if options.dataset == "sgd" and options.task != "dst":
+        raise SpecTodError("SGD has no delexicalised responses or venue database; build it with --task dst")
+    if not 0 < options.fraction <= 1:
+        raise SpecTodError(f"--fraction {options.fraction} is out of range; give a number in (0, 1]")
+    if options.max_per_domain is not None and options.max_per_domain < 1:
+        raise SpecTodError(f"--max-per-domain {options.max_per_domain} must be at least 1")
+    if options.max_tokens is not None and options.max_tokens < 1:
+        raise SpecTodError(f"--max-tokens {options.max_tokens} must be at least 1")
+    if not Path(options.data_dir).is_dir():
+        raise SpecTodError(f"data folder {options.data_dir} does not exist; pass the folder holding the corpus (--data-dir)")
+    if options.task == "e2e":
+        # End-to-end observations need real entity counts; without the database they would all
+        # read "no database", so a missing one is an error here rather than the reader's warning.
+        find_db_dir(Path(options.data_dir), options.db_dir)
+
+
+def build_data(
+    options: BuildOptions, progress: ProgressSink | None = None, *, loaded: LoadResult | None = None
+) -> BuildSummary:
+    """Build one data set as described in the module docstring and return its counts.
+
+    ``loaded`` reuses dialogues already read with the same dataset, folder and split (building both
+    tasks from one read); otherwise the split is read here.
+    """
+    started = time.perf_counter()
+    check_options(options)
+    counter = TokenCounter(options.tokenizer) if options.max_tokens is not None else None
+    if loaded is None:
+        loaded = read_split(options, progress)
+    schema_file = find_schema(options.dataset, options.data_dir, options.schema_path, split=options.split)
+    schema = load_schema(schema_file)
+
+    rng = random.Random(options.seed)
+    chosen = sample_fraction(loaded.dialogues, options.fraction, rng)
+    if options.max_per_domain is not None:
+        chosen = cap_per_domain(chosen, options.max_per_domain, rng, _capped_domains)
+
+    if progress:
+        progress.stage(f"building {options.task} records", len(chosen))
+    records: list[Record] = []
+    for dialogue in chosen:
+        records.append(build_record(dialogue, options.task, schema, rng))
+        if progress:
+            progress.advance()
+
+    dropped = 0
+    if counter is not None:
+        lengths = counter.count([record.messages for record in records])
+        kept = [record for record, length in zip(records, lengths) if length <= options.max_tokens]
+        dropped = len(records) - len(kept)
+        records = kept
+
+    stem = output_stem(options.dataset, options.split, options.task)
+    suffix = ".jsonl" if options.layout == "sharegpt" else ".messages.jsonl"
+    data_file = options.out / f"{stem}{suffix}"
+    counts = Counts(
+        dialogues_read=len(loaded.dialogues) + len(loaded.skipped),
+        dialogues_skipped=len(loaded.skipped),
+        dialogues_kept=len(chosen),
+        records_written=len(records),
+        dropped_by_length=dropped,
+        turns=sum(record.turns for record in records),
+        function_calls=sum(record.function_calls for record in records),
+    )
+    manifest = Manifest(
+        version=__version__,
+        command=list(options.command),
+        dataset=options.dataset,
+        split=options.split,
+        task=options.task,
+        layout=options.layout,
+        fraction=options.fraction,
+        seed=options.seed,
+        max_per_domain=options.max_per_domain,
+        max_tokens=options.max_tokens,
+        length_method=counter.method if counter else "not filtered",
+        inputs=[_file_entry(path) for path in dict.fromkeys(Path(p).resolve() for p in [*loaded.files, schema_file])],
+        counts=counts,
+        skipped=list(loaded.skipped),
+        outputs=[],
+    )
+
+    if progress:
+        progress.stage("writing", None)
+    manifest_file = options.out / f"{stem}.manifest.json"
+    hf_folder = options.out / f"{stem}.hf" if options.hf_dataset else None
+    try:
+        digest = write_lines(data_file, (jsonl_line(record.id, record.messages, options.layout) for record in records))
+        manifest.outputs.append(FileEntry(path=str(data_file.resolve()), sha256=digest))
+        if hf_folder is not None:
+            save_hf_dataset(hf_folder, [record.id for record in records], [record.messages for record in records])
+        write_manifest(manifest_file, manifest)
+    except OSError as exc:
+        raise SpecTodError(f"{options.out}: cannot write the outputs ({exc}); pass a writable --out folder") from None
+    return BuildSummary(
+        counts=counts,
+        data_file=data_file,
+        manifest=manifest_file,
+        hf_dataset=hf_folder,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def read_split(options: BuildOptions, progress: ProgressSink | None = None) -> LoadResult:
+    """Read the dialogues of the options' dataset and split."""
+    if progress:
+        progress.stage(f"reading {options.dataset} {options.split}", None)
+    with warnings.catch_warnings():
+        if options.task == "dst":
+            # DST records never show entity counts, so the reader's missing-database warning is noise.
+            warnings.filterwarnings("ignore", message=".*db_count stays None", category=UserWarning)
+        return load_dialogues(
+            options.dataset,
+            options.data_dir,
+            options.split,
+            schema_path=options.schema_path,
+            db_dir=options.db_dir,
+            skip_invalid=options.skip_invalid,
+            progress=progress.advance if progress else None,
+        )
+
+
+def _capped_domains(dialogue: Dialogue) -> Sequence[str]:
+    # MultiWOZ caps count the experiment domains (the ones with functions); SGD counts services.
+    domains = dialogue_domains(dialogue)
+    experiment = multiwoz_rules().experiment_domains
+    return [domain for domain in dict.fromkeys(domains) if not is_multiwoz_domain(domain) or domain in experiment]
+
+
+def _file_entry(path: Path) -> FileEntry:
+    return FileEntry(path=str(Path(path).resolve()), sha256=sha256_file(path))

@@ -1,0 +1,129 @@
+"""Writing instruction records: ShareGPT or OpenAI-messages JSONL, the manifest, an HF datasets folder.
+
+Layouts, one JSON object per line and per dialogue, keys in this order:
+
+* ShareGPT (the release's layout): ``{"id": ..., "conversations": [{"from": role, "value": text}, ...]}``;
+* messages (OpenAI chat): ``{"id": ..., "messages": [{"role": role, "content": text}, ...]}``.
+
+Lines are ``json.dumps(..., ensure_ascii=False)`` with default separators, so the same records give
+the same bytes. Every file is written to a temporary file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from spec_tod.fileio import atomic_open, write_text
+
+Layout = Literal["sharegpt", "messages"]
+LAYOUTS: tuple[Layout, ...] = ("sharegpt", "messages")
+
+
+def jsonl_line(record_id: str, messages: Sequence[tuple[str, str]], layout: Layout) -> str:
+    """One record as a JSON line (no newline) in ``layout``."""
+    if layout == "sharegpt":
+        row = {"id": record_id, "conversations": [{"from": role, "value": text} for role, text in messages]}
+    else:
+        row = {"id": record_id, "messages": [{"role": role, "content": text} for role, text in messages]}
+    return json.dumps(row, ensure_ascii=False)
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> str:
+    """Write ``lines`` newline-terminated to ``path`` atomically; return the file's sha256."""
+    digest = hashlib.sha256()
+    with atomic_open(path, "wb") as handle:
+        for line in lines:
+            data = (line + "\n").encode("utf-8")
+            digest.update(data)
+            handle.write(data)
+    return digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FileEntry(BaseModel):
+    path: str
+    sha256: str
+
+
+class Counts(BaseModel):
+    dialogues_read: int
+    dialogues_skipped: int
+    """Invalid dialogues left out under ``--skip-invalid``."""
+    dialogues_kept: int
+    """After the fraction and the per-domain cap."""
+    records_written: int
+    dropped_by_length: int
+    turns: int
+    function_calls: int
+    """Function messages in the written records."""
+
+
+class Manifest(BaseModel):
+    """What a build read, chose and wrote; rerunning the same command gives the same manifest bytes."""
+
+    tool: str = "spec-tod"
+    version: str
+    command: list[str]
+    dataset: str
+    split: str
+    task: str
+    layout: Layout
+    fraction: float
+    seed: int
+    max_per_domain: int | None
+    max_tokens: int | None
+    length_method: str
+    inputs: list[FileEntry]
+    counts: Counts
+    skipped: list[tuple[str, str]]
+    """``(dialogue id, reason)`` of the skipped dialogues."""
+    outputs: list[FileEntry]
+
+
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    """Write the manifest as indented JSON, atomically."""
+    write_text(path, json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+
+
+def save_hf_dataset(path: Path, record_ids: Sequence[str], conversations: Sequence[Sequence[tuple[str, str]]]) -> None:
+    """Save the records as a Hugging Face ``datasets`` folder (``load_from_disk``; ``push_to_hub`` from there).
+
+    Columns ``id`` and ``conversations`` (ShareGPT). The folder is written beside ``path`` and renamed
+    into place; ``datasets`` writes fingerprints into it, so unlike the JSONL its bytes differ per run.
+    """
+    import datasets
+
+    rows = {
+        "id": list(record_ids),
+        "conversations": [[{"from": role, "value": text} for role, text in messages] for messages in conversations],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    bars_were_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # the CLI shows its own progress
+    try:
+        datasets.Dataset.from_dict(rows).save_to_disk(str(staging / "data"))
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(staging / "data", path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if bars_were_on:
+            datasets.enable_progress_bars()

@@ -1,0 +1,101 @@
+"""``spec-tod build-data`` end to end, in process: summary, reruns, bad input and --skip-invalid."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from spec_tod.cli import main
+
+
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run ``spec-tod build-data ARGS`` as the console script does; return (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["spec-tod", "build-data", *args])
+    monkeypatch.setenv("COLUMNS", "400")  # keep rich from wrapping messages and tables
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def mwz22_copy(data_dir: Path, tmp_path: Path) -> Path:
+    """A writable copy of the MultiWOZ 2.2 excerpt (60 KB) to damage."""
+    return Path(shutil.copytree(data_dir / "multiwoz22", tmp_path / "multiwoz22"))
+
+
+def _args(data_dir: Path, out: Path, *extra: str, dataset: str = "multiwoz21", split: str = "test") -> list[str]:
+    return ["--dataset", dataset, "--data-dir", str(data_dir), "--split", split, "--task", "dst", "--out", str(out), *extra]
+
+
+def test_build_prints_a_summary_and_reruns_identically(monkeypatch, capsys, data_dir, tmp_path):
+    args = _args(data_dir, tmp_path, "--fraction", "0.1", "--seed", "5", "--format", "messages")
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 0, err
+    assert "records written" in out and "100" in out
+    data = tmp_path / "multiwoz21-test-dst.messages.jsonl"
+    manifest = tmp_path / "multiwoz21-test-dst.manifest.json"
+    first = (data.read_bytes(), manifest.read_bytes())
+    assert json.loads(manifest.read_text())["command"][:4] == ["spec-tod", "build-data", "--dataset", "multiwoz21"]
+    assert run_cli(monkeypatch, capsys, *args)[0] == 0
+    assert (data.read_bytes(), manifest.read_bytes()) == first
+
+
+def test_parent_data_folder_and_corpus_folder_both_work(monkeypatch, capsys, data_dir, tmp_path):
+    corpus = {"dataset": "multiwoz22", "split": "train"}
+    assert run_cli(monkeypatch, capsys, *_args(data_dir, tmp_path / "a", **corpus))[0] == 0
+    assert run_cli(monkeypatch, capsys, *_args(data_dir / "multiwoz22", tmp_path / "b", **corpus))[0] == 0
+    name = "multiwoz22-train-dst.jsonl"
+    assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_missing_folder_is_one_error_and_writes_nothing(monkeypatch, capsys, tmp_path):
+    code, _, err = run_cli(monkeypatch, capsys, *_args(tmp_path / "nowhere", tmp_path / "out"))
+    assert code == 1
+    assert "error:" in err and str(tmp_path / "nowhere") in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_json_names_the_file(monkeypatch, capsys, mwz22_copy, data_dir, tmp_path):
+    broken = mwz22_copy / "train" / "dialogues_002.json"
+    broken.write_text(broken.read_text()[:200])
+    args = _args(mwz22_copy, tmp_path / "out", "--db-dir", str(data_dir / "multiwoz_db"), dataset="multiwoz22", split="train")
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 1 and str(broken) in err and "malformed JSON" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_invalid_dialogue_names_file_and_id_then_skip_invalid_counts_it(monkeypatch, capsys, mwz22_copy, data_dir, tmp_path):
+    damaged = mwz22_copy / "train" / "dialogues_003.json"
+    dialogues = json.loads(damaged.read_text())
+    dialogue_id = dialogues[0]["dialogue_id"].removesuffix(".json")
+    del dialogues[0]["turns"]
+    damaged.write_text(json.dumps(dialogues))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "multiwoz22-train-dst.jsonl").write_text("earlier build\n")
+    args = _args(mwz22_copy, out, "--db-dir", str(data_dir / "multiwoz_db"), dataset="multiwoz22", split="train")
+
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 1 and str(damaged) in err and dialogue_id in err
+    assert (out / "multiwoz22-train-dst.jsonl").read_text() == "earlier build\n"
+    assert sorted(path.name for path in out.iterdir()) == ["multiwoz22-train-dst.jsonl"]
+
+    code, stdout, err = run_cli(monkeypatch, capsys, *args, "--skip-invalid")
+    assert code == 0, err
+    manifest = json.loads((out / "multiwoz22-train-dst.manifest.json").read_text())
+    assert manifest["counts"]["dialogues_skipped"] == 1 and manifest["counts"]["records_written"] == 16
+    assert manifest["skipped"][0][0] == dialogue_id
+    assert len((out / "multiwoz22-train-dst.jsonl").read_text().splitlines()) == 16
+
+
+def test_out_of_range_fraction_is_a_usage_error(monkeypatch, capsys, data_dir, tmp_path):
+    code, _, err = run_cli(monkeypatch, capsys, *_args(data_dir, tmp_path, "--fraction", "1.5"))
+    assert code == 2 and "--fraction" in err
