@@ -1,7 +1,137 @@
-"""Placeholder until this stage's command lands."""
+"""``spec-tod finetune`` and ``spec-tod merge``: axolotl training and LoRA merging, locally or in axolotl's container."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from spec_tod.containers import exit_message
+from spec_tod.errors import SpecTodError
+from spec_tod.train.finetune import plan_training
+from spec_tod.train.launch import Backend, BackendName, Launch, execute, make_backend
+from spec_tod.train.merge import plan_merge
+from spec_tod.train.presets import PRESETS, PROFILES, load_settings, resolve_settings
+from spec_tod.train.run import RunFolder, open_run
+from spec_tod.train.settings import TrainSettings
+
+_BACKEND_HELP = "Where axolotl runs: 'docker' (axolotl's image, on the engine's GPUs) or 'local' (this environment)."
+_GPUS_HELP = "GPUs to use, e.g. 0,1 (default: all). More than one trains data-parallel."
+_DOCKER_HOST_HELP = "Docker engine URL (default: $DOCKER_HOST or the local socket)."
+
+
+def finetune_command(
+    config: Optional[Path] = typer.Argument(
+        None, help="A spec-tod training YAML (see configs/), or a run folder to --resume. Optional with --base-model, --data, --output-dir."
+    ),
+    preset: Optional[str] = typer.Option(None, help=f"Recipe: {', '.join(PRESETS)} (default spec-tod, the release's)."),
+    profile: Optional[str] = typer.Option(None, help=f"Hardware profile: {', '.join(PROFILES)} ('cpu' trains a few steps without CUDA)."),
+    base_model: Optional[str] = typer.Option(None, "--base-model", help="Hub id or local folder of the model to fine-tune."),
+    data: Optional[list[Path]] = typer.Option(None, "--data", help="build-data output (.jsonl file or folder); repeatable."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="The run folder: configs, logs, checkpoints, adapter."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
+    backend: BackendName = typer.Option("docker", help=_BACKEND_HELP),
+    gpus: Optional[str] = typer.Option(None, help=_GPUS_HELP),
+    image: Optional[str] = typer.Option(None, help="axolotl image for the docker backend (default: settings' docker.image)."),
+    docker_host: Optional[str] = typer.Option(None, help=_DOCKER_HOST_HELP),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
+) -> None:
+    """Fine-tune a model on build-data output with axolotl (the release recipe by default).
+
+    CONFIG is a spec-tod training YAML (see configs/), or a run folder to continue with --resume;
+    without it, give --base-model, --data and --output-dir. Options given override the file.
+    The HF token (gated models) is read from $HF_TOKEN only.
+    """
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "preset": preset, "profile": profile, "base_model": base_model, "output_dir": output_dir and str(output_dir),
+            "data": data and [{"path": str(path)} for path in data], "max_steps": max_steps,
+            "docker": image and {"image": image},
+        }.items()
+        if value is not None
+    }
+    settings = _settings(config, overrides)
+    chosen = make_backend(backend, docker_host)
+    gpu_list = _gpus(gpus)
+    launch = plan_training(settings, chosen, gpu_list, resume=resume)
+    _run(launch, chosen, gpu_list, dry_run, "training",
+         next_step=f"spec-tod merge {settings.output_dir}" if settings.adapter else f"spec-tod serve {settings.output_dir}")
+
+
+def merge_command(
+    run: Path = typer.Argument(..., help="The run folder of a finished LoRA or QLoRA fine-tune."),
+    backend: BackendName = typer.Option("docker", help=_BACKEND_HELP),
+    gpus: Optional[str] = typer.Option(None, help=_GPUS_HELP),
+    docker_host: Optional[str] = typer.Option(None, help=_DOCKER_HOST_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
+) -> None:
+    """Merge a run's LoRA adapter into the base model, into RUN/merged, ready to serve.
+
+    RUN is the output folder of a finished LoRA or QLoRA `spec-tod finetune`.
+    """
+    _, settings = open_run(run)
+    chosen = make_backend(backend, docker_host)
+    launch = plan_merge(settings, chosen)
+    _run(launch, chosen, _gpus(gpus), dry_run, "merging", next_step=f"spec-tod serve {RunFolder(settings.output_dir).merged}")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    """Add ``finetune`` and ``merge`` to the app."""
+    app.command("finetune")(finetune_command)
+    app.command("merge")(merge_command)
+
+
+def _settings(config: Path | None, overrides: dict[str, Any]) -> TrainSettings:
+    if config is None:
+        missing = [option for option, key in (("--base-model", "base_model"), ("--data", "data"), ("--output-dir", "output_dir"))
+                   if key not in overrides]
+        if missing:
+            raise SpecTodError(f"give a training CONFIG file, or {', '.join(missing)} (see `spec-tod finetune --help`)")
+        return resolve_settings(overrides, "the command line")
+    if config.is_dir():
+        config = RunFolder(config).settings_file
+    if not config.is_file():
+        raise SpecTodError(f"{config} does not exist: give a spec-tod training YAML (configs/*.yaml) or a run folder")
+    return load_settings(config, overrides)
+
+
+def _gpus(option: str | None) -> list[str] | None:
+    if option is None or option.strip().lower() == "all":
+        return None
+    ids = [part.strip() for part in option.split(",") if part.strip()]
+    if not ids:
+        raise SpecTodError(f"--gpus {option!r}: expected GPU ids separated by commas, e.g. 0,1")
+    return ids
+
+
+def _run(launch: Launch, backend: Backend, gpus: list[str] | None, dry_run: bool, what: str, next_step: str) -> None:
+    console = Console(stderr=True)
+    if not launch.schema_checked:
+        console.print("[yellow]axolotl is not installed here: the configuration is checked by axolotl when it starts.[/]")
+    if dry_run:
+        sys.stdout.write(launch.yaml())
+        return
+    console.print(f"[bold]{what}[/] with axolotl on the {backend.name} backend: {' '.join(launch.args)}", highlight=False)
+    started = time.monotonic()
+    try:
+        status = execute(launch, backend, gpus, sys.stdout)
+    except KeyboardInterrupt:
+        if what == "training":
+            console.print(f"continue later with: spec-tod finetune {launch.run.root} --resume --backend {backend.name}")
+        raise
+    if status != 0:
+        raise SpecTodError(f"{exit_message(status, what)}; the full log is {launch.log_file}")
+    table = Table(title=f"{what} finished", show_header=False)
+    table.add_row("run folder", str(launch.run.root))
+    table.add_row("log", str(launch.log_file))
+    table.add_row("axolotl config", str(launch.config_file))
+    table.add_row("time", f"{time.monotonic() - started:.0f} s")
+    table.add_row("next", next_step)
+    console.print(table)

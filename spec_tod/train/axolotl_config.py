@@ -1,0 +1,178 @@
+"""Training settings -> the axolotl YAML (a plain dict) that trains on build-data's ShareGPT records.
+
+Every dataset entry uses axolotl's ``chat_template`` format: the records' ``conversations`` list
+with ``from``/``value`` fields, the five Spec-TOD roles mapped to themselves (the Llama-3 template
+renders any role name, reference §6), and labels only on the roles to train (by default the
+``function`` calls and ``assistant`` replies, each with its end-of-turn token).
+
+Paths go through ``where``, which maps a host path to the path the trainer sees: itself for the
+local backend, the bind-mount target for the docker backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from spec_tod.errors import SpecTodError
+from spec_tod.train.run import RunFolder
+from spec_tod.train.settings import DataSource, TrainSettings
+
+PathMap = Callable[[Path], str]
+ROLES = ("system", "user", "function", "observation", "assistant")
+
+
+def host_paths(path: Path) -> str:
+    """The local backend's path map: the host path itself."""
+    return str(path)
+
+
+def dataset_files(source: DataSource) -> list[Path]:
+    """The ShareGPT ``.jsonl`` files a data source names, in a stable order; a plain error when there are none."""
+    if source.path.is_file():
+        return [source.path]
+    if source.path.is_dir():
+        # build-data's other layout (``*.messages.jsonl``, role/content) is not what the dataset entries map.
+        files = sorted(p for p in source.path.glob("*.jsonl") if not p.name.endswith(".messages.jsonl"))
+        if files:
+            return files
+        raise SpecTodError(f"the data folder {source.path} holds no .jsonl files; run `spec-tod build-data --out {source.path}` first")
+    raise SpecTodError(f"the training data {source.path} does not exist; run `spec-tod build-data` to write it")
+
+
+def local_base_model(settings: TrainSettings) -> Path | None:
+    """The base model's folder when it is a local one (not a hub id)."""
+    path = Path(settings.base_model)
+    return path if path.is_absolute() and path.exists() else None
+
+
+def axolotl_config(
+    settings: TrainSettings, where: PathMap = host_paths, *, resume_from: Path | None = None
+) -> dict[str, Any]:
+    """The axolotl configuration for ``settings``; ``resume_from`` is a checkpoint folder to continue from."""
+    run = RunFolder(settings.output_dir)
+    base = local_base_model(settings)
+    cfg: dict[str, Any] = {
+        "base_model": where(base) if base else settings.base_model,
+        "model_type": "AutoModelForCausalLM",
+        "tokenizer_type": "AutoTokenizer",
+        "chat_template": settings.chat_template,
+        "datasets": [_dataset_entry(file, source, where) for source in settings.data for file in dataset_files(source)],
+        "dataset_prepared_path": where(run.prepared),
+        "val_set_size": settings.val_set_size,
+        "output_dir": where(run.root),
+        "sequence_len": settings.sequence_len,
+        "pad_to_sequence_len": settings.pad_to_sequence_len,
+        "sample_packing": settings.sample_packing,
+        **_adapter_keys(settings),
+        "micro_batch_size": settings.micro_batch_size,
+        "gradient_accumulation_steps": settings.gradient_accumulation_steps,
+        "num_epochs": settings.num_epochs,
+        "optimizer": settings.optimizer,
+        "lr_scheduler": settings.lr_scheduler,
+        "learning_rate": settings.learning_rate,
+        "warmup_steps": settings.warmup_steps,
+        "weight_decay": settings.weight_decay,
+        "train_on_inputs": False,
+        "group_by_length": False,
+        "bf16": settings.bf16,
+        "fp16": settings.fp16,
+        "tf32": settings.tf32,
+        "flash_attention": settings.flash_attention,
+        "gradient_checkpointing": settings.gradient_checkpointing,
+        "logging_steps": settings.logging_steps,
+        "save_safetensors": True,
+    }
+    optional = {
+        "max_steps": settings.max_steps,
+        "saves_per_epoch": settings.saves_per_epoch,
+        "save_steps": settings.save_steps,
+        "seed": settings.seed,
+        "special_tokens": dict(settings.special_tokens) or None,
+        "resume_from_checkpoint": where(resume_from) if resume_from else None,
+    }
+    if settings.val_set_size > 0:
+        optional["evals_per_epoch"] = settings.evals_per_epoch
+    cfg |= {key: value for key, value in optional.items() if value is not None}
+    cfg |= _distributed_keys(settings)
+    cfg |= settings.axolotl
+    return cfg
+
+
+def merge_config(settings: TrainSettings, where: PathMap = host_paths) -> dict[str, Any]:
+    """The configuration ``axolotl merge-lora`` reads: the training one, pointed at the run's adapter.
+
+    The merge runs on one device, so the distributed keys are left out.
+    """
+    cfg = axolotl_config(settings.model_copy(update={"distributed": type(settings.distributed)()}), where)
+    cfg["lora_model_dir"] = where(settings.output_dir)
+    return cfg
+
+
+def _dataset_entry(file: Path, source: DataSource, where: PathMap) -> dict[str, Any]:
+    return {
+        "path": where(file),
+        "ds_type": "json",
+        "type": "chat_template",
+        "field_messages": "conversations",
+        "message_property_mappings": {"role": "from", "content": "value"},
+        "roles": {role: [role] for role in ROLES},
+        "roles_to_train": list(source.roles_to_train),
+        "train_on_eos": "turn",
+    }
+
+
+def _adapter_keys(settings: TrainSettings) -> dict[str, Any]:
+    if settings.adapter is None:
+        return {}
+    lora = settings.lora
+    keys: dict[str, Any] = {
+        "adapter": settings.adapter,
+        "lora_r": lora.r,
+        "lora_alpha": lora.alpha,
+        "lora_dropout": lora.dropout,
+        "lora_target_modules": list(lora.target_modules),
+        "lora_target_linear": lora.target_linear,
+    }
+    if settings.adapter == "qlora":
+        keys |= {"load_in_4bit": True, "load_in_8bit": False}
+    if lora.kernels is not None:
+        keys |= {"lora_qkv_kernel": lora.kernels, "lora_o_kernel": lora.kernels, "lora_mlp_kernel": lora.kernels}
+    return keys
+
+
+def _distributed_keys(settings: TrainSettings) -> dict[str, Any]:
+    strategy = settings.distributed.strategy
+    if strategy.startswith("deepspeed_zero"):
+        return {"deepspeed": deepspeed_config(int(strategy[-1]))}
+    if strategy == "fsdp":
+        return {
+            "fsdp_version": 2,
+            "fsdp_config": {
+                "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+                "transformer_layer_cls_to_wrap": "LlamaDecoderLayer",
+                "state_dict_type": "FULL_STATE_DICT",
+                "reshard_after_forward": True,
+            },
+        }
+    return {}
+
+
+def deepspeed_config(stage: int) -> dict[str, Any]:
+    """A DeepSpeed ZeRO config (stage 1, 2 or 3) whose batch and precision values the HF Trainer fills in ("auto")."""
+    zero: dict[str, Any] = {"stage": stage, "overlap_comm": True, "contiguous_gradients": True}
+    if stage == 3:
+        # Without gathering, a ZeRO-3 run saves shards that merge-lora cannot read.
+        zero |= {"stage3_gather_16bit_weights_on_model_save": True, "reduce_bucket_size": "auto",
+                 "stage3_prefetch_bucket_size": "auto", "stage3_param_persistence_threshold": "auto"}
+    return {
+        "zero_optimization": zero,
+        "bf16": {"enabled": "auto"},
+        "fp16": {"enabled": "auto"},
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "train_batch_size": "auto",
+        "train_micro_batch_size_per_gpu": "auto",
+        "wall_clock_breakdown": False,
+    }

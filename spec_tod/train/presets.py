@@ -1,0 +1,112 @@
+"""Named starting points for a run, and the merge of preset, profile and the user's own keys into settings.
+
+A *preset* is a recipe: ``spec-tod`` is the release's (the defaults of
+:class:`~spec_tod.train.settings.TrainSettings`, reference §6), ``qlora`` fits one smaller GPU
+with a 4-bit base, ``full`` fine-tunes every weight of a small model. A *profile* adapts any
+recipe to the hardware: ``gpu`` changes nothing, ``cpu`` turns off what needs CUDA (bf16, flash
+attention, LoRA kernels, paged optimizers) and trains a few steps, for tests and the quickstart.
+The user's keys win over both, field by field (nested sections are merged, not replaced).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from spec_tod.errors import SpecTodError
+from spec_tod.train.settings import TrainSettings
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "spec-tod": {},
+    # One GPU instead of the release's two: twice the accumulation keeps 4 sequences per optimizer step.
+    "qlora": {"adapter": "qlora", "gradient_accumulation_steps": 4},
+    "full": {
+        "adapter": None,
+        "learning_rate": 2e-5,
+        "optimizer": "adamw_torch_fused",
+        "gradient_accumulation_steps": 4,
+        "num_epochs": 3,
+    },
+}
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "gpu": {},
+    "cpu": {
+        "bf16": False,
+        "fp16": False,
+        "tf32": False,
+        "flash_attention": False,
+        "gradient_checkpointing": False,
+        "lora": {"kernels": False},  # CUDA-only; they crash QLoRA on CPU (machine notes §1)
+        "optimizer": "adamw_torch",
+        "pad_to_sequence_len": False,
+        "micro_batch_size": 2,
+        "gradient_accumulation_steps": 1,
+        "num_epochs": 1,
+        "max_steps": 5,
+        "learning_rate": 1e-3,
+        "lr_scheduler": "constant",
+        "warmup_steps": 0,
+        "val_set_size": 0,
+        "evals_per_epoch": None,
+        "saves_per_epoch": None,
+        "save_steps": 5,
+        "seed": 42,
+    },
+}
+
+
+def resolve_settings(raw: Mapping[str, Any], source: str) -> TrainSettings:
+    """Settings from the user's keys ``raw`` over their preset and profile; ``source`` names them in errors."""
+    preset = raw.get("preset", "spec-tod")
+    profile = raw.get("profile", "gpu")
+    if preset not in PRESETS:
+        raise SpecTodError(f"{source}: unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if profile not in PROFILES:
+        raise SpecTodError(f"{source}: unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    merged = _deep_merge(_deep_merge(PRESETS[preset], PROFILES[profile]), raw)
+    try:
+        return TrainSettings.model_validate(merged)
+    except ValidationError as error:
+        raise SpecTodError(f"{source} has invalid settings: {describe_errors(error)}") from None
+
+
+def load_settings(path: Path, overrides: Mapping[str, Any] | None = None) -> TrainSettings:
+    """Read a spec-tod YAML file and apply ``overrides`` (from the command line) on top."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise SpecTodError(f"cannot read the training config {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise SpecTodError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise SpecTodError(f"{path} must hold a mapping of settings (key: value), not {type(raw).__name__}")
+    return resolve_settings(_deep_merge(raw, overrides or {}), str(path))
+
+
+def describe_errors(error: ValidationError) -> str:
+    """A pydantic error as one line per problem: ``where: what (got value)``."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "settings"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"{where}: unknown key (check the spelling; see `spec-tod finetune --help`)")
+        elif item["type"] == "missing":
+            problems.append(f"{where}: required but not given")
+        else:
+            problems.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
+    return "; ".join(problems)
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,165 @@
+"""Typed training settings: what a spec-tod YAML (``configs/*.yaml``) may say, checked before anything runs.
+
+Unknown keys are errors (``extra="forbid"``), so a typo never silently falls back to a default.
+The field names follow axolotl's where there is one, so a user who knows axolotl recognises them;
+``axolotl`` takes raw axolotl keys for anything not modelled here (they are checked against
+axolotl's schema, see :mod:`spec_tod.train.validate`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Role = Literal["system", "user", "function", "observation", "assistant"]
+Distribution = Literal["single", "ddp", "deepspeed_zero1", "deepspeed_zero2", "deepspeed_zero3", "fsdp"]
+
+# The axolotl image that axolotl 0.19.0 itself launches for cloud runs (axolotl/cli/cloud/modal_.py).
+DEFAULT_AXOLOTL_IMAGE = "axolotlai/axolotl:main-py3.11-cu128-2.9.1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _absolute(path: Path) -> Path:
+    # Relative paths mean "from the current folder"; the run records them absolute so it can be resumed anywhere.
+    return path.expanduser().absolute()
+
+
+class DataSource(_Strict):
+    """One build-data output: a ``.jsonl`` file, or a folder whose ``*.jsonl`` files are all used."""
+
+    path: Path
+    roles_to_train: list[Role] = Field(
+        default_factory=lambda: ["assistant", "function"],
+        description="Roles whose contents (plus the end-of-turn token) carry labels; all else is masked.",
+    )
+
+    _absolute_path = field_validator("path")(_absolute)
+
+
+class LoraSettings(_Strict):
+    """The LoRA adapter (also used by QLoRA)."""
+
+    r: int = Field(32, gt=0)
+    alpha: int = Field(16, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
+    target_linear: bool = False
+    kernels: bool | None = Field(
+        None, description="axolotl's fused LoRA kernels: None lets axolotl decide; they need CUDA, so false on CPU."
+    )
+
+
+class DistributedSettings(_Strict):
+    """More than one GPU or machine: the accelerate launch and the sharding strategy."""
+
+    strategy: Distribution = "single"
+    processes_per_machine: int | None = Field(
+        None, gt=0, description="Training processes (one per GPU) on each machine; default: the GPUs given or visible."
+    )
+    num_machines: int = Field(1, gt=0)
+    machine_rank: int = Field(0, ge=0)
+    main_process_ip: str | None = None
+    main_process_port: int = Field(29500, gt=0, lt=65536)
+
+    @model_validator(mode="after")
+    def _multi_node_needs_address(self) -> DistributedSettings:
+        if self.num_machines > 1 and not (self.main_process_ip and self.processes_per_machine):
+            raise ValueError("num_machines > 1 needs main_process_ip (the address of machine_rank 0) and processes_per_machine")
+        if self.machine_rank >= self.num_machines:
+            raise ValueError(f"machine_rank {self.machine_rank} must be below num_machines {self.num_machines}")
+        return self
+
+
+class DockerSettings(_Strict):
+    """The docker backend: which image runs axolotl and how."""
+
+    image: str = DEFAULT_AXOLOTL_IMAGE
+    entrypoint: list[str] | None = Field(None, description="Replaces the image's entry point (a stand-in for tests).")
+    pull: bool = Field(True, description="Pull the image when it is not present.")
+    shm_size: str = Field("16g", description="Shared memory for NCCL and data loaders.")
+    hf_cache: Path | None = Field(None, description="Host folder mounted as the container's HF cache; default $HF_HOME.")
+
+    @field_validator("hf_cache")
+    @classmethod
+    def _absolute_cache(cls, path: Path | None) -> Path | None:
+        return _absolute(path) if path is not None else None
+
+
+class TrainSettings(_Strict):
+    """A complete fine-tuning run. Presets (:mod:`spec_tod.train.presets`) fill the fields a file leaves out.
+
+    The defaults are the release's recipe (reference §6, ``fine_tune_10_percent.yml``), with one
+    change: chat_template datasets instead of ``input_output``. The release's
+    ``eval_max_new_tokens: 128`` is left out: axolotl 0.19 deprecates it, and it only matters for
+    generation during evaluation, which the recipe does not do.
+    """
+
+    preset: str = "spec-tod"
+    profile: Literal["gpu", "cpu"] = "gpu"
+    base_model: str = Field(description="Hub id or local folder of the model to fine-tune.")
+    data: list[DataSource] = Field(min_length=1)
+    output_dir: Path
+
+    adapter: Literal["lora", "qlora"] | None = "lora"
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    chat_template: str = Field(
+        "tokenizer_default_fallback_llama3",
+        description="axolotl chat_template: the tokenizer's own, else Llama-3's (which renders any role name).",
+    )
+    special_tokens: dict[str, str] = Field(default_factory=lambda: {"pad_token": "<|end_of_text|>"})
+
+    sequence_len: int = Field(4096, gt=0)
+    pad_to_sequence_len: bool = True
+    sample_packing: bool = False
+    micro_batch_size: int = Field(1, gt=0)
+    gradient_accumulation_steps: int = Field(2, gt=0)
+    num_epochs: float = Field(4, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    learning_rate: float = Field(3e-4, gt=0)
+    lr_scheduler: str = "cosine"
+    warmup_steps: int = Field(100, ge=0)
+    weight_decay: float = Field(0.01, ge=0)
+    optimizer: str = "paged_adamw_32bit"
+    bf16: bool | Literal["auto"] = "auto"
+    fp16: bool = False
+    tf32: bool = False
+    flash_attention: bool = False
+    gradient_checkpointing: bool = True
+
+    val_set_size: float = Field(0.01, ge=0)
+    evals_per_epoch: int | None = Field(10, gt=0)
+    saves_per_epoch: int | None = Field(1, gt=0)
+    save_steps: int | None = Field(None, gt=0)
+    logging_steps: int = Field(1, gt=0)
+    seed: int | None = None
+
+    distributed: DistributedSettings = Field(default_factory=DistributedSettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    axolotl: dict[str, Any] = Field(
+        default_factory=dict, description="Raw axolotl keys added last (checked against axolotl's schema)."
+    )
+
+    _absolute_output = field_validator("output_dir")(_absolute)
+
+    @field_validator("base_model")
+    @classmethod
+    def _local_model_absolute(cls, value: str) -> str:
+        local = Path(value).expanduser()
+        if local.exists():
+            return str(local.absolute())
+        if value.startswith(("/", "./", "../", "~")):
+            raise ValueError(f"the model folder {value} does not exist (a hub id looks like org/name)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainSettings:
+        if self.saves_per_epoch is not None and self.save_steps is not None:
+            raise ValueError("set saves_per_epoch or save_steps, not both")
+        if self.bf16 is True and self.fp16:
+            raise ValueError("bf16 and fp16 cannot both be true")
+        return self
