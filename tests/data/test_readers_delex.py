@@ -50,9 +50,11 @@ def test_word_spans():
         ["Hotel-Inform", "Type", "hotel", 1, 1],  # inside the name, which starts earlier: skipped
         ["Hotel-Inform", "Name", "the hotel", 0, 1],
         ["Booking-Book", "Ref", "123", 8, 8],
-        ["Booking-Book", "Ref", "999", 12, 14],  # outside the text
+        ["Booking-Book", "Ref", "999", 12, 14],  # past the end: appended, as the evaluator's slicing does
     ]
-    assert delex_words(text, spans) == "[value_name] is in the [value_area] , ref [value_reference]"
+    assert delex_words(text, spans) == "[value_name] is in the [value_area] , ref [value_reference] [value_reference]"
+    # first > last (PMUL4672 has one): the placeholder is inserted and no word is removed.
+    assert delex_words("a b c d", [["X", "Type", "t", 2, 1]]) == "a b [value_type] c d"
     # Ties on the first word keep the original order; an overlapping later span is skipped.
     assert delex_words("a b c", [["X", "Name", "a b", 0, 1], ["X", "Area", "a", 0, 0]]) == "[value_name] c"
     assert delex_words("a b c", [["X", "Area", "a", 0, 0], ["X", "Name", "a b", 0, 1]]) == "[value_area] b c"

@@ -80,12 +80,14 @@ def placeholder(slot: str, names: Mapping[str, str] = PLACEHOLDER_NAMES) -> str:
 def delex_words(text: str, spans: Iterable[Sequence]) -> str:
     """MultiWOZ 2.1: ``spans`` are ``[act, slot, value, first_word, last_word]`` (inclusive word
     indices into ``text.split()``); the words of each kept span become one placeholder, and the
-    result is joined with single spaces. Spans with indices outside the text are skipped."""
+    result is joined with single spaces. Indices are used as slice bounds, exactly as the standard
+    evaluator's reference builder does (evaluation.md 8.2): a span with ``first > last`` (PMUL4672)
+    inserts its placeholder without removing a word, and one past the end appends it."""
     words = text.split()
     kept: list[tuple[int, int, str]] = []
     last_end = -1
     for _act, slot, value, first, last in sorted(spans, key=lambda span: span[3]):
-        if first <= last_end or value == DONTCARE or not 0 <= first <= last < len(words):
+        if first <= last_end or value == DONTCARE:
             continue
         kept.append((first, last, placeholder(slot)))
         last_end = last
