@@ -1,7 +1,135 @@
-"""Placeholder until this stage's command lands."""
+"""``spec-tod score``: standardized MultiWOZ scores of a predictions file or a bench run."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
 import typer
+from rich.console import Console
+
+from spec_tod.data.database import VenueDatabase
+from spec_tod.data.readers import find_db_dir, load_dialogues
+from spec_tod.errors import SpecTodError
+from spec_tod.fileio import write_json
+from spec_tod.score import Scorer, load_predictions
+from spec_tod.score.references import load_booked_domains
+from spec_tod.score.report import render
+from spec_tod.settings import default_data_dir
+
+DATASET_CHOICES = ("multiwoz21", "multiwoz22")
+SPLIT_CHOICES = ("train", "dev", "test")
+
+
+def score_command(
+    predictions: Annotated[
+        Path,
+        typer.Argument(
+            help="Predictions in the interchange format ({dialogue id: [{response, state?, active_domains?}, ...]}, "
+            "lower-case ids such as sng0073), or a spec-tod bench run directory holding predictions.json.",
+        ),
+    ],
+    dataset: Annotated[
+        str,
+        typer.Option(
+            click_type=click.Choice(DATASET_CHOICES),
+            help="Corpus the references and gold states come from. MultiWOZ 2.2 has no goals or booking "
+            "records: they are then read from MultiWOZ 2.1 (see --goals-data-dir).",
+        ),
+    ],
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option(help="The corpus folder or the folder holding it. Default: $SPEC_TOD_DATA_DIR, else ../shared/data."),
+    ] = None,
+    split: Annotated[
+        str, typer.Option(click_type=click.Choice(SPLIT_CHOICES), help="Split the predictions are for.")
+    ] = "test",
+    json_out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--json",
+            help="Also write the scores as JSON: bleu, inform, success, combined, inform_by_domain, success_by_domain, "
+            "richness, dst (null without predicted states), coverage.",
+        ),
+    ] = None,
+    booked_domains: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="A booked_domains.json (id -> domains booked at each system turn) to use instead of the booking "
+            "records of the dataset (which reproduce the evaluator's file on MultiWOZ 2.1).",
+        ),
+    ] = None,
+    goals_data_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="MultiWOZ 2.1 data (folder with multiwoz21/ or test.json.zip) for goals and booked domains when "
+            "--dataset is multiwoz22. Default: --data-dir.",
+        ),
+    ] = None,
+    db_dir: Annotated[
+        Optional[Path], typer.Option(help="Venue database folder (restaurant_db.json, ...). Default: found beside the data.")
+    ] = None,
+    subset: Annotated[
+        bool,
+        typer.Option(
+            "--subset",
+            help="Score only the dialogues present (and only the leading turns of shortened dialogues); coverage is "
+            "printed beside every number. Without it, every dialogue of the split must be predicted in full.",
+        ),
+    ] = False,
+    details: Annotated[
+        Optional[Path],
+        typer.Option(help="Write per-dialogue verdicts to this JSON file: Inform/Success per domain and why each failed."),
+    ] = None,
+    show_failures: Annotated[
+        int, typer.Option(min=0, help="Print the first N dialogues that failed Inform or Success, with the reasons.")
+    ] = 0,
+) -> None:
+    """Score system responses with the standardized MultiWOZ evaluation (Nekvinda & Dusek, 2021).
+
+    PREDICTIONS is a JSON file {dialogue id: [{"response": ..., "state"?: {domain: {slot: value}},
+    "active_domains"?: [...]}, ...]} with lower-case ids (sng0073) and one entry per system turn,
+    or a spec-tod bench run directory holding predictions.json.
+
+    Prints BLEU, Inform, Success and Combined, per-domain rates, lexical richness and, when every turn has a
+    state, DST. Bad input (unknown ids, too many turns, a non-string response) stops with one message and exit status 1.
+    """
+    console = Console()
+    data_dir = (data_dir if data_dir is not None else default_data_dir()).resolve()
+    loaded = load_predictions(predictions)
+    with console.status("reading the reference dialogues") as status:
+        dialogues = load_dialogues(dataset, data_dir, split, db_dir=db_dir).dialogues
+        goal_dialogues = None
+        if dataset == "multiwoz22":
+            status.update("reading MultiWOZ 2.1 goals and booking records")
+            goal_dialogues = _multiwoz21_dialogues(goals_data_dir or data_dir, split, db_dir)
+        status.update("building references")
+        scorer = Scorer(
+            dialogues,
+            database=VenueDatabase.load(find_db_dir(data_dir, db_dir)),
+            booked_domains=load_booked_domains(booked_domains) if booked_domains else None,
+            goal_dialogues=goal_dialogues,
+        )
+        result = scorer.score(loaded, allow_subset=subset, on_stage=lambda stage: status.update(f"scoring: {stage}"))
+    render(result, console, show_failures=show_failures)
+    if json_out is not None:
+        write_json(json_out, result.to_json_dict())
+        console.print(f"scores written to {json_out}")
+    if details is not None:
+        write_json(details, [detail.model_dump() for detail in result.details])
+        console.print(f"per-dialogue details written to {details}")
+
+
+def _multiwoz21_dialogues(goals_dir: Path, split: str, db_dir: Path | None) -> list:
+    try:
+        return load_dialogues("multiwoz21", goals_dir, split, db_dir=db_dir).dialogues
+    except SpecTodError as error:
+        raise SpecTodError(
+            f"MultiWOZ 2.2 scoring needs the MultiWOZ 2.1 goals and booking records, which were not found ({error}); "
+            "pass --goals-data-dir with the folder holding multiwoz21/"
+        ) from None
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("score")(score_command)

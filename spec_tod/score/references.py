@@ -1,0 +1,149 @@
+"""What the evaluator compares against, built from the project's own dataset layer (evaluation.md 8).
+
+Per dialogue: the normalised delexicalised reference responses (BLEU), the normalised gold states
+(DST; Inform/Success of inputs without states), the booked-domain lists (5.2) and the goal (5.1).
+References come from :attr:`Turn.system_delex`, gold states from :attr:`Turn.belief_state`, booked
+domains from :attr:`Turn.booked_domains` (which reproduce the evaluator's ``booked_domains.json``
+on the MultiWOZ 2.1 test and validation splits) unless a booked-domains file is given, goals from
+:attr:`Dialogue.goal`. MultiWOZ 2.2 has neither goals nor booking records: they then come from the
+MultiWOZ 2.1 dialogues passed as ``goal_dialogues``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spec_tod.data.dialogue import BeliefState, Dialogue
+from spec_tod.data.normalize import normalise_response, normalise_responses, normalise_state, placeholder_class
+from spec_tod.errors import SpecTodError
+from spec_tod.score.goals import Goal, build_goal
+
+DONTCARE = "dontcare"
+_BRACKETED = re.compile(r"\[([^\[\]]+)\]")
+_VALUE_PREFIX = "value_"
+
+
+@dataclass(frozen=True)
+class DialogueReference:
+    """Everything the metrics need about one reference dialogue."""
+
+    id: str
+    """Interchange id: lower case, no ``.json``."""
+    responses: tuple[str, ...]
+    states: tuple[dict[str, dict[str, str]], ...]
+    booked: tuple[tuple[str, ...], ...]
+    goal: Goal
+
+
+def interchange_id(dialogue_id: str) -> str:
+    """``SNG0073`` or ``SNG0073.json`` -> ``sng0073``, the key of the prediction format."""
+    dialogue_id = dialogue_id.lower()
+    return dialogue_id[: -len(".json")] if dialogue_id.endswith(".json") else dialogue_id
+
+
+def _canonical_placeholder(match: re.Match[str]) -> str:
+    # The dataset layer writes ``[value_<name>]``; a few (value_internet, value_parking,
+    # value_openhours) are not in the evaluator's table although their bare name is.
+    name = match.group(1)
+    if placeholder_class(name) is None and name.lower().startswith(_VALUE_PREFIX):
+        bare = name[len(_VALUE_PREFIX) :]
+        if placeholder_class(bare) is not None:
+            return f"[{bare}]"
+    return match.group(0)
+
+
+def evaluator_delex(system_delex: str) -> str:
+    """A delexicalised system turn with every placeholder spelled as the evaluator knows it."""
+    return _BRACKETED.sub(_canonical_placeholder, system_delex)
+
+
+def reference_response(system_delex: str) -> str:
+    """The normalised reference for one delexicalised system turn of the dataset layer."""
+    return normalise_response(evaluator_delex(system_delex))
+
+
+def raw_gold_state(belief_state: BeliefState) -> BeliefState:
+    """The turn's state without don't-care slots and then without empty domains, not yet normalised."""
+    kept = {
+        domain: {slot: value for slot, value in slots.items() if value != DONTCARE}
+        for domain, slots in belief_state.items()
+    }
+    return {domain: slots for domain, slots in kept.items() if slots}
+
+
+def gold_state(belief_state: BeliefState) -> dict[str, dict[str, str]]:
+    """The evaluator's gold state (evaluation.md 8.3/8.4): :func:`raw_gold_state`, normalised."""
+    return normalise_state(raw_gold_state(belief_state))
+
+
+def ground_truth_predictions(dialogues: Sequence[Dialogue]) -> dict[str, list[dict[str, Any]]]:
+    """The dataset itself in the interchange format: delexicalised references as responses and
+    gold states; scoring it gives 100 BLEU and 100 joint accuracy (a sanity check, an oracle row)."""
+    return {
+        interchange_id(dialogue.id): [
+            {"response": evaluator_delex(turn.system_delex), "state": raw_gold_state(turn.belief_state)}
+            for turn in dialogue.turns
+        ]
+        for dialogue in dialogues
+    }
+
+
+def load_booked_domains(path: Path) -> dict[str, list[list[str]]]:
+    """A ``booked_domains.json`` file: interchange id -> one list of domains per system turn."""
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise SpecTodError(f"{path}: cannot read the booked-domains file ({error})") from error
+    if not isinstance(data, dict) or not all(
+        isinstance(turns, list) and all(isinstance(domains, list) for domains in turns) for turns in data.values()
+    ):
+        raise SpecTodError(f"{path}: expected {{dialogue id: [[domain, ...] per system turn]}} as in mwz_eval/booked_domains.json")
+    return data
+
+
+def build_references(
+    dialogues: Sequence[Dialogue],
+    *,
+    booked_domains: Mapping[str, Sequence[Sequence[str]]] | None = None,
+    goal_dialogues: Sequence[Dialogue] | None = None,
+) -> dict[str, DialogueReference]:
+    """References for ``dialogues``, keyed by interchange id, in dataset order.
+
+    ``booked_domains`` (interchange id -> lists per turn) replaces the dataset's booking records;
+    ``goal_dialogues`` (MultiWOZ 2.1) supply goals, and booked domains where the dialogues have no
+    goal of their own (MultiWOZ 2.2).
+    """
+    companions = {interchange_id(d.id): d for d in goal_dialogues or ()}
+    normalised = iter(
+        normalise_responses(evaluator_delex(turn.system_delex) for dialogue in dialogues for turn in dialogue.turns)
+    )
+    references: dict[str, DialogueReference] = {}
+    for dialogue in dialogues:
+        key = interchange_id(dialogue.id)
+        source = dialogue if dialogue.goal is not None else companions.get(key)
+        if source is None:
+            raise SpecTodError(
+                f"{dialogue.source or 'dataset'}: dialogue {dialogue.id} has no goal (MultiWOZ 2.2 has none); "
+                "pass --goals-data-dir with the MultiWOZ 2.1 data (multiwoz21/ with test.json.zip) to take goals "
+                "and booked domains from there"
+            )
+        if booked_domains is not None:
+            if key not in booked_domains:
+                raise SpecTodError(f"booked-domains file has no entry for dialogue {key}; pass the evaluator's full booked_domains.json")
+            booked = tuple(tuple(domains) for domains in booked_domains[key])
+        else:
+            booked = tuple(turn.booked_domains for turn in source.turns)
+        references[key] = DialogueReference(
+            id=key,
+            responses=tuple(next(normalised) for _turn in dialogue.turns),
+            states=tuple(gold_state(turn.belief_state) for turn in dialogue.turns),
+            booked=booked,
+            goal=build_goal(source.goal),
+        )
+    return references

@@ -1,0 +1,88 @@
+"""The result of scoring one prediction set: the published metrics, coverage and per-dialogue detail."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class RichnessResult(BaseModel):
+    avg_length: float
+    """Mean tokens per turn (the evaluator's ``avg_lengths``; the tables' "Av. len.")."""
+    entropy: float
+    cond_entropy: float
+    """Conditional bigram entropy (the tables' "CBE")."""
+    msttr: float
+    num_unigrams: int
+    num_bigrams: int
+    num_trigrams: int
+
+
+class DstResult(BaseModel):
+    joint_accuracy: float
+    """Percent."""
+    slot_precision: float
+    """0..1, as the evaluator reports it."""
+    slot_recall: float
+    """0..1."""
+    slot_f1: float
+    """Percent."""
+    joint_accuracy_by_domain: dict[str, float]
+    """Percent, over the turns whose gold or predicted state has the domain."""
+
+
+class Coverage(BaseModel):
+    subset: bool
+    """Whether a subset of the reference dialogues or turns was scored on purpose (``--subset``)."""
+    dialogues: int
+    total_dialogues: int
+    turns: int
+    total_turns: int
+    total_dialogues_by_domain: dict[str, int]
+    """Reference dialogues whose goal has each domain (the full denominators)."""
+
+    def label(self) -> str:
+        """``999/1000 dialogues, 7354/7372 turns``."""
+        return f"{self.dialogues}/{self.total_dialogues} dialogues, {self.turns}/{self.total_turns} turns"
+
+
+class DialogueDetail(BaseModel):
+    id: str
+    turns: int
+    inform: dict[str, bool]
+    success: dict[str, bool]
+    """Empty when Inform failed: Success is not evaluated then."""
+    reasons: list[str]
+    """Why each failing domain failed."""
+
+
+class ScoreResult(BaseModel):
+    """Scores as in published tables: percentages except DST precision/recall (0..1)."""
+
+    bleu: float
+    inform: float
+    success: float
+    combined: float
+    """``(inform + success) / 2 + bleu``."""
+    inform_by_domain: dict[str, float]
+    success_by_domain: dict[str, float]
+    dialogues_by_domain: dict[str, int]
+    """Denominator of each per-domain rate."""
+    richness: RichnessResult
+    dst: DstResult | None
+    """``None`` unless every turn carries a predicted state."""
+    states: Literal["predicted", "gold"]
+    """Which states Inform/Success used (gold when any turn lacks ``state``)."""
+    active_domains: Literal["given", "estimated"]
+    coverage: Coverage
+    details: list[DialogueDetail] = Field(default_factory=list, repr=False)
+    timings: dict[str, float] = Field(default_factory=dict, repr=False)
+    """Seconds per stage of this run (not part of the JSON output)."""
+
+    def to_json_dict(self, *, details: bool = False) -> dict[str, Any]:
+        """The ``--json`` document; per-dialogue ``details`` only when asked for."""
+        excluded = {"timings"} | (set() if details else {"details"})
+        document = self.model_dump(exclude=excluded)
+        document["inputs"] = {"states": document.pop("states"), "active_domains": document.pop("active_domains")}
+        return document
