@@ -1,7 +1,191 @@
-"""Placeholder until this stage's command lands."""
+"""``spec-tod bench``: end-to-end or DST benchmark runs against inference servers, and ``bench merge``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from spec_tod.cli.groups import default_group
+from spec_tod.settings import default_data_dir
+
+bench_app = typer.Typer(
+    cls=default_group("run"),
+    help=(
+        "Benchmark a served model on a dataset split: sharded, resumable end-to-end or DST runs that end with "
+        "scores and a report. `spec-tod bench --endpoint URL ...` runs; `spec-tod bench merge DIR...` merges shards."
+    ),
+    no_args_is_help=True,
+)
+
+
+@bench_app.command("run")
+def run(
+    endpoint: list[str] = typer.Option(
+        ..., "--endpoint", help="Inference server base URL (http://host:port); repeat to spread requests over servers."
+    ),
+    run_dir: Path = typer.Option(
+        ..., "--run-dir", help="Folder of the run: configuration, checkpoints, outputs. Rerun the command to continue."
+    ),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="The served model's folder: its tokenizer's chat template renders the prompts."
+    ),
+    template: str | None = typer.Option(
+        None, "--template", help="A named chat template (llama3) instead of the one in --model-dir."
+    ),
+    dataset: str = typer.Option("multiwoz21", "--dataset", help="multiwoz21, multiwoz22 or sgd (sgd is not scored)."),
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
+    ),
+    split: str = typer.Option("test", "--split", help="train, dev or test."),
+    mode: str = typer.Option(
+        "e2e", "--mode", help="e2e: state, database and response from the model's own history; dst: state only, gold history."
+    ),
+    shards: int = typer.Option(1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."),
+    shard: int | None = typer.Option(
+        None, "--shard", min=0, help="Run only shard I (0-based) of --shards, e.g. one per machine; merge with `bench merge`."
+    ),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", min=1, help="Requests in flight at most (default: the server's advertised limit, else 64)."
+    ),
+    limit_dialogues: int | None = typer.Option(
+        None, "--limit-dialogues", min=1, help="Run the first K dialogues of the split only (scored as a subset)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seeds the instruction choice per dialogue (and sampling, if enabled)."),
+    dst_max_new_tokens: int = typer.Option(128, "--dst-max-new-tokens", min=1, help="Token limit of the DST call."),
+    response_max_new_tokens: int = typer.Option(
+        192, "--response-max-new-tokens", min=1, help="Token limit of the response call (action + response)."
+    ),
+    temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0 decodes greedily (deterministic)."),
+    top_p: float | None = typer.Option(None, "--top-p", help="Nucleus sampling (only with --temperature > 0)."),
+    served_model: str | None = typer.Option(
+        None, "--model", help="The `model` field of OpenAI-style requests (omit for a pinned `transformers serve`)."
+    ),
+    protocol: str = typer.Option("openai", "--protocol", help="openai (/v1/completions) or tgi (/generate)."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds per request attempt."),
+    max_retries: int = typer.Option(5, "--max-retries", min=0, help="Retries of a request before its turn is recorded as failed."),
+) -> None:
+    """Run (or continue) a benchmark into --run-dir and print the summary."""
+    from spec_tod.bench.config import CallSettings
+    from spec_tod.bench.runner import BenchOptions, run_bench
+    from spec_tod.errors import SpecTodError
+
+    if mode not in ("e2e", "dst"):
+        raise SpecTodError(f"--mode {mode!r}: expected e2e or dst")
+    if model_dir is None and template is None:
+        raise SpecTodError("pass --model-dir (the served model's folder, for its chat template) or --template llama3")
+    sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p}
+    options = BenchOptions(
+        endpoints=list(endpoint),
+        run_dir=run_dir,
+        data_dir=data_dir or default_data_dir(),
+        dataset=dataset,
+        split=split,
+        mode=mode,
+        model_dir=model_dir,
+        template=template,
+        served_model=served_model,
+        protocol=protocol,
+        shards=shards,
+        shard=shard,
+        concurrency=concurrency,
+        limit_dialogues=limit_dialogues,
+        seed=seed,
+        dst=CallSettings(max_new_tokens=dst_max_new_tokens, **sampling),
+        response=CallSettings(max_new_tokens=response_max_new_tokens, **sampling),
+        timeout_s=timeout,
+        max_retries=max_retries,
+    )
+    console = Console(stderr=True)
+    with _progress(console) as progress:
+        outputs = run_bench(options, on_start=progress)
+    if outputs is None:
+        console.print(
+            f"[yellow]shard {shard} of {shards} is complete; turns of other shards are not in {run_dir} yet.[/] "
+            "Run them (here or elsewhere) and combine the run directories with `spec-tod bench merge`."
+        )
+        return
+    _summary(outputs.report, outputs.run_dir)
+
+
+@bench_app.command("merge")
+def merge(
+    run_dirs: list[Path] = typer.Argument(..., help="Run directories holding shards of one configuration."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write the merged run (default: the first RUN_DIR)."),
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
+    ),
+) -> None:
+    """Combine shard run directories (e.g. from several machines) and write the outputs once all turns are there."""
+    from spec_tod.bench.runner import merge_runs
+
+    target = out or run_dirs[0]
+    outputs = merge_runs(run_dirs, target, data_dir or default_data_dir())
+    if outputs is None:
+        Console(stderr=True).print(
+            f"[yellow]merged into {target}, but some shards' turns are still missing;[/] run them and merge again."
+        )
+        raise typer.Exit(1)
+    _summary(outputs.report, outputs.run_dir)
+
+
+class _progress:
+    """A rich progress bar with ETA over the turns of the run, started once the work is known."""
+
+    def __init__(self, console: Console) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]bench[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("turns"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+
+    def __enter__(self) -> _progress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def __call__(self, total: int, already: int):
+        task = self._bar.add_task("turns", total=total, completed=already)
+        return lambda turns: self._bar.advance(task, turns)
+
+
+def _summary(report: dict[str, Any], run_dir: Path) -> None:
+    console = Console()
+    turns = report["turns"]
+    table = Table(title=f"spec-tod bench: {run_dir}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("dialogues / turns", f"{turns['dialogues']} / {turns['turns']}")
+    table.add_row("done (unreadable output)", f"{turns['done']} ({turns['parse_failed']})")
+    table.add_row("failed / skipped", f"{turns['failed']} / {turns['skipped']}")
+    table.add_row("calls (retried attempts)", f"{turns['calls']} ({turns['retried_attempts']})")
+    scores = report["scores"]
+    if scores is not None:
+        for name in ("inform", "success", "bleu", "combined"):
+            table.add_row(name, f"{scores[name]:.2f}")
+        if scores.get("dst"):
+            table.add_row("joint goal accuracy", f"{scores['dst']['joint_accuracy']:.2f}")
+    for kind, stats in report["latency_s"].items():
+        table.add_row(f"{kind} latency p50 / p95 / p99 (s)", f"{stats['p50_s']:.3f} / {stats['p95_s']:.3f} / {stats['p99_s']:.3f}")
+    speed = report["throughput"]
+    table.add_row("requests/s, generated tokens/s", f"{speed['requests_per_s']:.2f}, {speed['generated_tokens_per_s']:.1f}")
+    console.print(table)
+    if turns["failed"] or turns["skipped"]:
+        console.print(
+            f"[yellow]{turns['failed']} turn(s) failed and {turns['skipped']} were skipped:[/] rerun the same command to retry them."
+        )
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(bench_app, name="bench")

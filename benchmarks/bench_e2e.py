@@ -1,0 +1,93 @@
+"""How close ``spec-tod bench`` comes to keeping a server saturated: 300 MultiWOZ test dialogues end to end
+against a server that answers every request after exactly 100 ms, with unlimited parallelism.
+
+Ideal wall time: every call costs 0.1 s and 64 run at once, so ``total calls x 0.1 / 64``, unless the
+longest dialogue's chain of calls (2 per turn, strictly in order) is longer. The run time is the
+report's wall time (first turn started to last turn finished); the command time adds loading the
+data and writing the outputs. Goal: run time / ideal under 1.25.
+
+Baseline, measured in the same run against the same server: the bare client sending the same
+number of independent requests with the same concurrency (no dialogues, no ordering, no prompts
+to build). It shows how much of the gap to the ideal is the machine and the HTTP client rather
+than the harness.
+
+The server (``benchmarks/delay_server.py``) runs in its own process. Its answers do not parse as
+calls or actions, which costs the harness nothing extra: every turn still makes both calls.
+
+Run: ``python benchmarks/bench_e2e.py [--dialogues 300] [--concurrency 64] [--delay 0.1]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.delay_server import DelayServer  # noqa: E402
+from spec_tod.bench.client import CompletionClient, GenerationParams  # noqa: E402
+from spec_tod.bench.runner import BenchOptions, run_bench  # noqa: E402
+from spec_tod.settings import default_data_dir  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dialogues", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--delay", type=float, default=0.1, help="seconds per request")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch, DelayServer(delay_s=args.delay) as server:
+        options = BenchOptions(
+            endpoints=[server.url],
+            run_dir=Path(scratch) / "run",
+            data_dir=default_data_dir(),
+            template="llama3",
+            limit_dialogues=args.dialogues,
+            concurrency=args.concurrency,
+        )
+        started = time.perf_counter()
+        outputs = run_bench(options)
+        command_s = time.perf_counter() - started
+        assert outputs is not None
+        baseline_s = asyncio.run(bare_client(server.url, outputs.report["turns"]["calls"], args.concurrency))
+    report = outputs.report
+    calls = report["turns"]["calls"]
+    longest_chain = 2 * max_turns(options)
+    ideal = max(calls * args.delay / args.concurrency, longest_chain * args.delay)
+    run_s = report["throughput"]["wall_s"]
+    print(f"dialogues {report['turns']['dialogues']}, turns {report['turns']['turns']}, calls {calls}")
+    print(f"concurrency {args.concurrency}, delay {args.delay * 1000:.0f} ms, longest chain {longest_chain} calls")
+    print(f"ideal {ideal:.2f} s")
+    print(f"run wall time {run_s:.2f} s  -> {run_s / ideal:.3f}x ideal (goal < 1.25x)")
+    print(f"baseline: bare client, {calls} independent requests: {baseline_s:.2f} s -> {baseline_s / ideal:.3f}x ideal; "
+          f"harness / baseline {run_s / baseline_s:.3f}x")  # fmt: skip
+    print(f"command wall time {command_s:.2f} s (data loading, scoring and report included)")
+    print(f"latency p50 dst {report['latency_s']['dst']['p50_s'] * 1000:.1f} ms, "
+          f"response {report['latency_s']['response']['p50_s'] * 1000:.1f} ms; "
+          f"{report['throughput']['requests_per_s']:.0f} requests/s")  # fmt: skip
+
+
+async def bare_client(url: str, calls: int, concurrency: int) -> float:
+    """Seconds for the client alone to complete ``calls`` requests with a dialogue-sized prompt."""
+    prompt = "<|begin_of_text|>" + "word " * 3000
+    params = GenerationParams(max_new_tokens=128, stop=("<|eot_id|>",))
+    async with CompletionClient([url], concurrency=concurrency) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(client.complete(prompt, params) for _ in range(calls)))
+        return time.perf_counter() - started
+
+
+def max_turns(options: BenchOptions) -> int:
+    from spec_tod.data.readers import load_dialogues
+
+    dialogues = load_dialogues("multiwoz21", options.data_dir, "test").dialogues[: options.limit_dialogues]
+    return max(len(dialogue.turns) for dialogue in dialogues)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""What a finished run writes into its run directory, built from the shard checkpoints.
+
+* ``predictions.json``: the interchange format (evaluation.md, section 1), one entry per system turn
+  of every dialogue in dataset order: ``response`` (the delexicalised response; empty in DST mode and
+  for turns that failed or were skipped), ``state`` (the predicted state after the turn, carried over
+  unchanged through failed and skipped turns) and ``active_domains`` (the domain of the turn's
+  readable call; none for failed and skipped turns). Only model outputs go in, no timings, so an
+  interrupted and resumed run writes the same bytes as an uninterrupted one.
+* ``generations.json``: per dialogue and turn, the status, the raw generated texts, the parse
+  problems and the request error of failed turns.
+* ``scores.json``: ``spec-tod score`` on the predictions (MultiWOZ only).
+* ``report.json``, ``report.md`` and ``plots/*.png`` (:mod:`spec_tod.bench.report`,
+  :mod:`spec_tod.bench.plots`).
+
+Turn accounting: every turn of the configuration is ``done`` (parse failures included), ``failed``
+(its request failed after the retries), ``skipped`` (end-to-end: an earlier turn of its dialogue
+failed) or ``missing`` (not run yet: an interrupted run or a shard run elsewhere). The outputs are
+written once nothing is missing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from spec_tod.bench.config import RunConfig
+from spec_tod.bench.loops import NO_DOMAIN, StateTracker
+from spec_tod.bench.metrics import latency_stats, throughput
+from spec_tod.bench.plots import write_plots
+from spec_tod.bench.report import build_report, write_report
+from spec_tod.bench.store import TurnRecord
+from spec_tod.data.database import VenueDatabase
+from spec_tod.data.dialogue import Dialogue
+from spec_tod.fileio import write_json
+from spec_tod.score.evaluate import score_predictions
+from spec_tod.score.predictions import PREDICTIONS_FILE
+from spec_tod.score.references import interchange_id
+
+GENERATIONS_FILE = "generations.json"
+SCORES_FILE = "scores.json"
+SERVER_INFO_FILE = "server_info.json"
+SCORED_DATASETS = ("multiwoz21", "multiwoz22")
+
+Status = Literal["done", "failed", "skipped", "missing"]
+Records = Mapping[tuple[str, int], TurnRecord]
+
+
+def turn_statuses(config: RunConfig, dialogues: Sequence[Dialogue], records: Records) -> dict[tuple[str, int], Status]:
+    """The status of every turn of the run (see the module docstring)."""
+    statuses: dict[tuple[str, int], Status] = {}
+    for dialogue in dialogues:
+        blocked = False
+        for turn in range(len(dialogue.turns)):
+            record = records.get((dialogue.id, turn))
+            if blocked:
+                statuses[dialogue.id, turn] = "skipped"
+            elif record is None:
+                statuses[dialogue.id, turn] = "missing"
+            else:
+                statuses[dialogue.id, turn] = record.status
+                blocked = config.mode == "e2e" and record.status == "failed"
+    return statuses
+
+
+def missing_turns(config: RunConfig, dialogues: Sequence[Dialogue], records: Records) -> list[tuple[str, int]]:
+    """Turns not run yet."""
+    return [key for key, status in turn_statuses(config, dialogues, records).items() if status == "missing"]
+
+
+def build_predictions(
+    dialogues: Sequence[Dialogue], records: Records, statuses: Mapping[tuple[str, int], Status]
+) -> dict[str, list[dict[str, Any]]]:
+    """The interchange-format predictions (see the module docstring)."""
+    predictions: dict[str, list[dict[str, Any]]] = {}
+    for dialogue in dialogues:
+        tracker = StateTracker()
+        turns = []
+        for turn in range(len(dialogue.turns)):
+            record = records.get((dialogue.id, turn))
+            done = statuses[dialogue.id, turn] == "done" and record is not None
+            if done:
+                tracker.apply(record.domain, record.update)
+            active = [record.domain] if done and record.update is not None and record.domain != NO_DOMAIN else []
+            turns.append(
+                {"response": record.response if done else "", "state": tracker.state, "active_domains": active}
+            )
+        predictions[interchange_id(dialogue.id)] = turns
+    return predictions
+
+
+def build_generations(
+    dialogues: Sequence[Dialogue], records: Records, statuses: Mapping[tuple[str, int], Status]
+) -> dict[str, list[dict[str, Any]]]:
+    """Raw generations and problems per turn, without timings (deterministic like the predictions)."""
+    generations: dict[str, list[dict[str, Any]]] = {}
+    for dialogue in dialogues:
+        turns = []
+        for turn in range(len(dialogue.turns)):
+            record = records.get((dialogue.id, turn))
+            entry: dict[str, Any] = {"turn": turn, "status": statuses[dialogue.id, turn]}
+            if record is not None and entry["status"] != "skipped":
+                entry.update(
+                    domain=record.domain,
+                    calls={call.kind: call.text for call in record.calls},
+                    finish_reasons={call.kind: call.finish_reason for call in record.calls},
+                    problems=record.problems,
+                    parse_failed=record.parse_failed,
+                    error=record.error,
+                )
+            turns.append(entry)
+        generations[interchange_id(dialogue.id)] = turns
+    return generations
+
+
+def turn_counts(statuses: Mapping[tuple[str, int], Status], records: Records) -> dict[str, int]:
+    """Turns by status, plus parse failures, turns with problems, calls and retried attempts."""
+    by_status = Counter(statuses.values())
+    done = [records[key] for key, status in statuses.items() if status == "done"]
+    attempts = [call.attempts for record in records.values() for call in record.calls]
+    return {
+        "dialogues": len({dialogue for dialogue, _ in statuses}),
+        "turns": len(statuses),
+        "done": by_status["done"],
+        "failed": by_status["failed"],
+        "skipped": by_status["skipped"],
+        "missing": by_status["missing"],
+        "parse_failed": sum(record.parse_failed for record in done),
+        "with_problems": sum(bool(record.problems) for record in done),
+        "calls": len(attempts),
+        "retried_attempts": sum(attempts) - len(attempts),
+    }
+
+
+@dataclass
+class RunOutputs:
+    """The files of a finished run and the report they summarise."""
+
+    run_dir: Path
+    report: dict[str, Any]
+    files: list[Path]
+
+
+def finalize(
+    run_dir: Path,
+    config: RunConfig,
+    dialogues: Sequence[Dialogue],
+    records: Records,
+    *,
+    database: VenueDatabase | None,
+    session: dict[str, Any],
+) -> RunOutputs:
+    """Write predictions, generations, scores, the report and the plots of a complete run."""
+    statuses = turn_statuses(config, dialogues, records)
+    predictions = build_predictions(dialogues, records, statuses)
+    write_json(run_dir / PREDICTIONS_FILE, predictions)
+    write_json(run_dir / GENERATIONS_FILE, build_generations(dialogues, records, statuses))
+    files = [run_dir / PREDICTIONS_FILE, run_dir / GENERATIONS_FILE]
+    scores = None
+    if config.dataset in SCORED_DATASETS:
+        result = score_predictions(
+            predictions, dialogues, allow_subset=config.limit_dialogues is not None, database=database
+        )
+        scores = result.to_json_dict()
+        write_json(run_dir / SCORES_FILE, scores)
+        files.append(run_dir / SCORES_FILE)
+    ordered = list(records.values())
+    report = build_report(
+        config=config,
+        counts=turn_counts(statuses, records),
+        scores=scores,
+        latency=latency_stats(ordered),
+        throughput=throughput(ordered),
+        session=session,
+    )
+    files += write_report(run_dir, report)
+    files += write_plots(run_dir, ordered, scores)
+    return RunOutputs(run_dir, report, files)

@@ -1,0 +1,357 @@
+"""``spec-tod bench``: run (or continue) a benchmark in a run directory, and merge shard run directories.
+
+A run directory holds ``config.json`` (:mod:`spec_tod.bench.config`), the shard checkpoints
+(:mod:`spec_tod.bench.store`) and, once every turn of every shard is accounted for, the outputs
+(:mod:`spec_tod.bench.outputs`). Running the same command again skips the turns already done,
+retries the failed ones and continues the dialogues they stopped. ``--shard I`` runs one shard only:
+on several machines each runs its shard into its own run directory (same configuration) and
+:func:`merge_runs` combines them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from spec_tod.bench.chat_template import ChatTemplate, load_chat_template
+from spec_tod.bench.client import CompletionClient, GenerationParams
+from spec_tod.bench.config import (
+    CallSettings,
+    RunConfig,
+    config_differences,
+    dialogues_fingerprint,
+    open_run_dir,
+    read_config,
+    text_fingerprint,
+)
+from spec_tod.bench.loops import Render, StateTracker, TurnRunner, history_turn
+from spec_tod.bench.outputs import SERVER_INFO_FILE, RunOutputs, finalize, missing_turns
+from spec_tod.bench.prompts import DialoguePrompts, Message, dialogue_prompts
+from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
+from spec_tod.bench.store import ShardWriter, TurnRecord, load_records, shard_path, write_records
+from spec_tod.data.database import VenueDatabase
+from spec_tod.data.dialogue import Dialogue
+from spec_tod.data.readers import find_db_dir, find_schema, load_dialogues
+from spec_tod.data.schema import Service, load_schema
+from spec_tod.errors import SpecTodError
+from spec_tod.fileio import write_json
+
+DEFAULT_CONCURRENCY = 64
+"""Requests in flight when neither ``--concurrency`` nor the server (``/info``) says."""
+
+Progress = Callable[[int], None]
+"""Called with the number of turns just accounted for (done, failed, or skipped after a failure)."""
+
+
+@dataclass
+class BenchOptions:
+    """What ``spec-tod bench`` was asked to do: the configuration's inputs and how to reach the servers."""
+
+    endpoints: list[str]
+    run_dir: Path
+    data_dir: Path
+    dataset: str = "multiwoz21"
+    split: str = "test"
+    mode: str = "e2e"
+    model_dir: Path | None = None
+    template: str | None = None
+    served_model: str | None = None
+    protocol: str = "openai"
+    shards: int = 1
+    shard: int | None = None
+    concurrency: int | None = None
+    limit_dialogues: int | None = None
+    seed: int = 0
+    dst: CallSettings = field(default_factory=lambda: CallSettings(max_new_tokens=128))
+    response: CallSettings = field(default_factory=lambda: CallSettings(max_new_tokens=192))
+    timeout_s: float = 120.0
+    max_retries: int = 5
+
+
+@dataclass
+class Inputs:
+    """The data a run needs, loaded once."""
+
+    dialogues: list[Dialogue]
+    schema: dict[str, Service]
+    database: VenueDatabase | None
+
+
+def load_inputs(dataset: str, data_dir: Path, split: str, limit: int | None) -> Inputs:
+    """The split's dialogues (the first ``limit`` in file order), the schema and (MultiWOZ) the venue database."""
+    dialogues, schema, database = _load_split(dataset, Path(data_dir).resolve(), split)
+    selected = list(dialogues[:limit] if limit is not None else dialogues)
+    if not selected:
+        raise SpecTodError(f"{data_dir}: the {dataset} {split} split has no dialogues to run")
+    return Inputs(selected, schema, database)
+
+
+@lru_cache(maxsize=2)
+def _load_split(dataset: str, data_dir: Path, split: str) -> tuple[tuple[Dialogue, ...], dict, VenueDatabase | None]:
+    # Kept between calls in one process (bench then merge, tests): reading a split takes seconds.
+    dialogues = tuple(load_dialogues(dataset, data_dir, split).dialogues)
+    schema = load_schema(find_schema(dataset, data_dir, split=split))
+    database = None if dataset == "sgd" else VenueDatabase.load(find_db_dir(data_dir))
+    return dialogues, schema, database
+
+
+def template_fingerprint(template: ChatTemplate) -> str:
+    """SHA-256 of the template source, its special tokens and its stop strings."""
+    return text_fingerprint(template.source, json.dumps(template.special_tokens, sort_keys=True), *template.stop_strings)
+
+
+def prompt_renderer(template: ChatTemplate) -> Render:
+    """``(messages, prefill) -> prompt`` for the turn loops, which keep messages as ``(role, content)`` pairs."""
+
+    def render(messages: Sequence[Message], prefill: Message) -> str:
+        rendered = [{"role": role, "content": content} for role, content in messages]
+        return template.render(rendered, {"role": prefill[0], "content": prefill[1]}).text
+
+    return render
+
+
+def build_config(options: BenchOptions, inputs: Inputs, template: ChatTemplate) -> RunConfig:
+    """The run configuration ``options`` describe (see :mod:`spec_tod.bench.config` for what counts)."""
+    return RunConfig(
+        dataset=options.dataset,
+        split=options.split,
+        mode=options.mode,
+        limit_dialogues=options.limit_dialogues,
+        dialogue_count=len(inputs.dialogues),
+        dialogues_sha256=dialogues_fingerprint(inputs.dialogues),
+        template=options.template or "model-dir",
+        template_sha256=template_fingerprint(template),
+        served_model=options.served_model,
+        seed=options.seed,
+        dst=options.dst,
+        response=options.response,
+        shards=options.shards,
+    )
+
+
+def _params(settings: CallSettings, stop: Sequence[str], seed: int) -> GenerationParams:
+    return GenerationParams(
+        max_new_tokens=settings.max_new_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        top_k=settings.top_k,
+        stop=tuple(stop),
+        seed=None if settings.temperature <= 0 else seed,
+        repetition_penalty=settings.repetition_penalty,
+    )
+
+
+def run_bench(
+    options: BenchOptions, on_start: Callable[[int, int], Progress] | None = None
+) -> RunOutputs | None:
+    """Run or continue the benchmark; its outputs once every shard is complete, else ``None``.
+
+    ``on_start(turns of the selected shards, turns already accounted for)`` is called once the work
+    is known and returns the progress callback.
+    """
+    if options.shard is not None and not 0 <= options.shard < options.shards:
+        raise SpecTodError(
+            f"--shard {options.shard} is not a shard of --shards {options.shards}: expected 0..{options.shards - 1}"
+        )
+    inputs = load_inputs(options.dataset, options.data_dir, options.split, options.limit_dialogues)
+    template = load_chat_template(options.template or options.model_dir)
+    config = build_config(options, inputs, template)
+    open_run_dir(options.run_dir, config)
+    shard_of = assign_shards(inputs.dialogues, config.shards)
+    selected = [d for d in inputs.dialogues if options.shard is None or shard_of[d.id] == options.shard]
+    paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
+    session = _Session(options, config, inputs, template, uuid.uuid4().hex)
+    asyncio.run(session.run(selected, shard_of, load_records(paths), on_start))
+    records = load_records(paths)
+    if missing_turns(config, inputs.dialogues, records):
+        return None
+    return finalize(
+        options.run_dir, config, inputs.dialogues, records, database=inputs.database, session=session.describe()
+    )
+
+
+@dataclass
+class _Session:
+    """One invocation's work: the turns of the selected shards that are not done yet."""
+
+    options: BenchOptions
+    config: RunConfig
+    inputs: Inputs
+    template: ChatTemplate
+    session_id: str
+    concurrency: int = 0
+    server_info: dict | None = None
+
+    def describe(self) -> dict:
+        """The operational settings of this session, for the report (not part of the configuration)."""
+        return {
+            "endpoints": self.options.endpoints,
+            "protocol": self.options.protocol,
+            "concurrency": self.concurrency,
+            "shard": self.options.shard,
+            "timeout_s": self.options.timeout_s,
+            "max_retries": self.options.max_retries,
+            "data_dir": str(self.options.data_dir),
+            "model_dir": str(self.options.model_dir) if self.options.model_dir else None,
+            "server_info": self.server_info,
+        }
+
+    async def _concurrency(self) -> int:
+        if self.options.concurrency is not None:
+            return self.options.concurrency
+        async with self._client(1) as probe:
+            return await probe.advertised_concurrency() or DEFAULT_CONCURRENCY
+
+    def _client(self, concurrency: int) -> CompletionClient:
+        return CompletionClient(
+            self.options.endpoints,
+            protocol=self.options.protocol,
+            model=self.options.served_model,
+            concurrency=concurrency,
+            timeout_s=self.options.timeout_s,
+            max_retries=self.options.max_retries,
+        )
+
+    async def run(
+        self,
+        selected: Sequence[Dialogue],
+        shard_of: dict[str, int],
+        records: dict[tuple[str, int], TurnRecord],
+        on_start: Callable[[int, int], Progress] | None,
+    ) -> None:
+        self.concurrency = await self._concurrency()
+        async with self._client(self.concurrency) as client:
+            self.server_info = await client.server_info()
+            if self.server_info is not None:
+                write_json(self.options.run_dir / SERVER_INFO_FILE, self.server_info)
+            turns = TurnRunner(
+                client=client,
+                render=prompt_renderer(self.template),
+                dst_params=_params(self.config.dst, self.template.stop_strings, self.config.seed),
+                response_params=_params(self.config.response, self.template.stop_strings, self.config.seed),
+                database=self.inputs.database,
+                session=self.session_id,
+            )
+            writers = {
+                shard: ShardWriter(shard_path(self.options.run_dir, shard, self.config.shards))
+                for shard in sorted({shard_of[d.id] for d in selected})
+            }
+            progress = _Counter()
+            units = []
+            for dialogue in selected:
+                prompts = dialogue_prompts(dialogue, self.inputs.schema, self.config.seed)
+                earlier = [records.get((dialogue.id, turn)) for turn in range(len(dialogue.turns))]
+                writer = writers[shard_of[dialogue.id]]
+                if self.config.mode == "dst":
+                    units += [
+                        Unit(1, _dst_unit(turns, prompts, turn, writer, progress))
+                        for turn, record in enumerate(earlier)
+                        if record is None or record.status != "done"
+                    ]
+                else:
+                    done = _done_prefix(earlier)
+                    if done < len(earlier):
+                        units.append(Unit(len(earlier) - done, _e2e_unit(turns, prompts, earlier[:done], writer, progress)))
+            total = sum(len(d.turns) for d in selected)
+            pending = sum(unit.weight for unit in units)
+            if on_start is not None:
+                progress.callback = on_start(total, total - pending)
+            try:
+                await run_longest_first(units, worker_count(self.concurrency, len(units)))
+            finally:
+                for writer in writers.values():
+                    await writer.close()
+
+
+@dataclass
+class _Counter:
+    callback: Progress | None = None
+
+    def __call__(self, turns: int) -> None:
+        if self.callback is not None:
+            self.callback(turns)
+
+
+def _done_prefix(records: Sequence[TurnRecord | None]) -> int:
+    """How many leading turns are done (an end-to-end dialogue continues after them)."""
+    for turn, record in enumerate(records):
+        if record is None or record.status != "done":
+            return turn
+    return len(records)
+
+
+def _dst_unit(turns: TurnRunner, prompts: DialoguePrompts, turn: int, writer: ShardWriter, progress: Progress):
+    async def run() -> None:
+        await writer.append(await turns.dst_turn(prompts, turn))
+        progress(1)
+
+    return run
+
+
+def _e2e_unit(
+    turns: TurnRunner, prompts: DialoguePrompts, done: list[TurnRecord], writer: ShardWriter, progress: Progress
+):
+    async def run() -> None:
+        tracker = StateTracker()
+        history = [history_turn(prompts, record, tracker.apply(record.domain, record.update)) for record in done]
+        total = len(prompts.dialogue.turns)
+        for turn in range(len(done), total):
+            record = await turns.e2e_turn(prompts, turn, history, tracker)
+            await writer.append(record)
+            if record.status != "done":
+                progress(total - turn)  # the later turns cannot run: skipped until a rerun
+                return
+            history.append(history_turn(prompts, record, tracker.apply(record.domain, record.update)))
+            progress(1)
+
+    return run
+
+
+def merge_runs(run_dirs: Sequence[Path], out_dir: Path, data_dir: Path) -> RunOutputs | None:
+    """Combine the shard checkpoints of ``run_dirs`` (one configuration) into ``out_dir`` and, when no turn
+    is missing, write the outputs there. A turn done in one directory wins over a failed attempt in
+    another; among done records the first directory's wins."""
+    configs = [read_config(Path(run_dir)) for run_dir in run_dirs]
+    config = configs[0]
+    for run_dir, other in zip(run_dirs[1:], configs[1:]):
+        differences = config_differences(config, other)
+        if differences:
+            raise SpecTodError(
+                f"{run_dir}: not the same run as {run_dirs[0]} ({'; '.join(differences)}); merge only shards of one configuration"
+            )
+    inputs = load_inputs(config.dataset, data_dir, config.split, config.limit_dialogues)
+    if dialogues_fingerprint(inputs.dialogues) != config.dialogues_sha256:
+        raise SpecTodError(
+            f"{data_dir}: the {config.dataset} {config.split} dialogues differ from those the runs were made with; "
+            "pass the --data-dir the runs used"
+        )
+    open_run_dir(out_dir, config)
+    merged: dict[tuple[str, int], TurnRecord] = {}
+    for run_dir in run_dirs:
+        paths = [shard_path(Path(run_dir), shard, config.shards) for shard in range(config.shards)]
+        for key, record in load_records(paths).items():
+            kept = merged.get(key)
+            if kept is None or (kept.status != "done" and record.status == "done"):
+                merged[key] = record
+    shard_of = assign_shards(inputs.dialogues, config.shards)
+    position = {dialogue.id: index for index, dialogue in enumerate(inputs.dialogues)}
+    ordered = sorted(merged.values(), key=lambda record: (position.get(record.dialogue_id, -1), record.turn))
+    for shard in range(config.shards):
+        write_records(
+            shard_path(out_dir, shard, config.shards), [r for r in ordered if shard_of.get(r.dialogue_id) == shard]
+        )
+    if missing_turns(config, inputs.dialogues, merged):
+        return None
+    return finalize(
+        out_dir,
+        config,
+        inputs.dialogues,
+        merged,
+        database=inputs.database,
+        session={"merged_from": [str(run_dir) for run_dir in run_dirs], "data_dir": str(data_dir)},
+    )

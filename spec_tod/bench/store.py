@@ -1,0 +1,186 @@
+"""Append-only checkpoint files: one JSON line per finished turn, one file per shard.
+
+A bench run writes every finished turn (done or failed) to ``<run_dir>/shards/shard-I-of-N.jsonl``
+as soon as it ends. Lines go through a writer task per shard that batches whatever is pending,
+writes it with one ``os.write`` on an ``O_APPEND`` descriptor and ``fsync``s once per batch (group
+commit), so durability costs one sync per batch, not per turn, and the event loop never blocks on
+the disk.
+
+After a SIGKILL the file holds a prefix of the lines that were queued, possibly ending in a torn
+line; :func:`load_records` drops that tail (and :class:`ShardWriter` truncates it before appending
+again). A malformed line anywhere else is corruption and a ``SpecTodError``. The same turn may
+appear more than once: a failed turn is retried on the next run and its new line follows the old
+one; the last line of a turn wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from spec_tod.errors import SpecTodError
+from spec_tod.fileio import atomic_open
+
+SHARDS_DIR = "shards"
+
+
+class CallRecord(BaseModel):
+    """One model call of a turn: what came back and what it cost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["dst", "response"]
+    text: str
+    """The generated text, without the prefill."""
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    generated_tokens: int | None = None
+    latency_s: float
+    attempts: int = 1
+    endpoint: str = ""
+
+
+class TurnRecord(BaseModel):
+    """The outcome of one system turn; a line of a shard file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dialogue_id: str
+    turn: int
+    status: Literal["done", "failed"]
+    domain: str = "general"
+    """The domain the model called a function for (the previous turn's domain if the call did not parse)."""
+    update: dict[str, str] | None = None
+    """The validated state of ``domain`` from this turn's call; ``None`` when the call did not parse."""
+    db_count: int | None = None
+    acts: dict | None = None
+    """The parsed action (end-to-end); ``None`` in DST mode or when it did not parse."""
+    response: str = ""
+    """The delexicalised response (end-to-end); empty in DST mode."""
+    problems: list[str] = []
+    """Parse and validation problems, each prefixed with the call kind."""
+    parse_failed: bool = False
+    """True when a call's output could not be read at all (fallbacks were used)."""
+    error: str | None = None
+    """Why a failed turn failed (the request error after all retries)."""
+    calls: list[CallRecord] = []
+    session: str = ""
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.dialogue_id, self.turn
+
+
+def shard_path(run_dir: Path, shard: int, shards: int) -> Path:
+    """``<run_dir>/shards/shard-<I>-of-<N>.jsonl``."""
+    width = len(str(shards - 1))
+    return run_dir / SHARDS_DIR / f"shard-{shard:0{width}d}-of-{shards}.jsonl"
+
+
+def _line(record: TurnRecord) -> str:
+    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _read_lines(path: Path) -> tuple[list[TurnRecord], int]:
+    """The records of ``path`` and the byte length of its intact part (a torn last line excluded)."""
+    data = path.read_bytes()
+    records: list[TurnRecord] = []
+    position = 0
+    line_number = 0
+    while position < len(data):
+        end = data.find(b"\n", position)
+        line_number += 1
+        if end < 0:
+            break  # torn last line: the write of this line never finished
+        try:
+            records.append(TurnRecord.model_validate_json(data[position:end]))
+        except ValidationError as error:
+            raise SpecTodError(
+                f"{path}: line {line_number} is not a turn record ({error.errors()[0]['msg']}); the checkpoint "
+                "is corrupt: remove the line (that turn will be run again) and rerun"
+            ) from None
+        position = end + 1
+    return records, position
+
+
+def load_records(paths: Iterable[Path]) -> dict[tuple[str, int], TurnRecord]:
+    """Every turn's latest record across the shard files that exist, keyed by ``(dialogue id, turn)``."""
+    latest: dict[tuple[str, int], TurnRecord] = {}
+    for path in paths:
+        if path.is_file():
+            for record in _read_lines(path)[0]:
+                latest[record.key] = record
+    return latest
+
+
+class ShardWriter:
+    """Appends records to one shard file, durably and in the order they were queued."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file():
+            _, intact = _read_lines(path)
+            if intact != path.stat().st_size:
+                os.truncate(path, intact)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def append(self, record: TurnRecord) -> None:
+        """Queue ``record``; returns once it is on disk."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((_line(record).encode("utf-8"), done))
+        self._wakeup.set()
+        await done
+
+    async def _drain(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            batch, self._pending = self._pending, []
+            if batch:
+                await self._commit(batch)
+            if self._closing and not self._pending:
+                return
+
+    async def _commit(self, batch: list[tuple[bytes, asyncio.Future[None]]]) -> None:
+        try:
+            await asyncio.to_thread(self._write, b"".join(line for line, _ in batch))
+        except OSError as error:
+            failure = SpecTodError(f"{self.path}: cannot write the checkpoint ({error}); check the disk and rerun")
+            for _, done in batch:
+                done.set_exception(failure)
+            return
+        for _, done in batch:
+            done.set_result(None)
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        os.fsync(self._fd)
+
+    async def close(self) -> None:
+        """Write what is queued and close the file."""
+        self._closing = True
+        self._wakeup.set()
+        await self._task
+        os.close(self._fd)
+
+
+def write_records(path: Path, records: Iterable[TurnRecord]) -> None:
+    """Write a whole shard file at once (temporary file + rename), for ``bench merge``."""
+    with atomic_open(path) as handle:
+        for record in records:
+            handle.write(_line(record))

@@ -1,0 +1,146 @@
+"""A deterministic stand-in for a fine-tuned Spec-TOD model behind ``/v1/completions``, with injectable faults.
+
+The answer is a function of the prompt alone: a prompt that ends in the function-call prefill gets
+a call of one of the five functions with arguments picked by the prompt's hash; a prompt that ends
+in ``Action:`` gets an action and a delexicalised response. One prompt in ``garbage_every`` gets
+text that parses as neither, so parse failures are exercised too. Identical prompts therefore get
+identical answers, which is what the resume and sharding tests compare.
+
+Faults are decided per (prompt, attempt) from the hash too, so a run against the same server is
+repeatable: ``rate_429``, ``rate_503``, ``rate_slow`` (answer after ``slow_s``) and ``rate_drop``
+(close the connection without an answer) apply to the first ``faulty_attempts`` attempts of a
+prompt; a prompt in ``always_fail_every`` answers 503 forever (its turn ends as failed).
+
+It runs in a thread of the test process (aiohttp), on 127.0.0.1 and a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+FUNCTIONS = {
+    "book_taxi": {"destination": ["cambridge", "ely"], "leave_at_or_after": ["10:15", "17:30"]},
+    "find_book_train": {"destination": ["cambridge", "london kings cross"], "day": ["monday", "friday"]},
+    "find_attraction": {"area": ["centre", "north"], "type": ["museum", "park"]},
+    "find_book_hotel": {"area": ["east", "west"], "stars": ["3", "4"], "accommodation_type": ["hotel", "guesthouse"]},
+    "find_book_restaurant": {"food": ["chinese", "italian"], "pricerange": ["cheap", "expensive"]},
+}
+RESPONSES = (
+    ('{"[restaurant]": {"[inform]": ["name", "food"]}}', "[value_name] serves [value_food] food ."),
+    ('{"[hotel]": {"[request]": ["area"]}}', "which area would you like to stay in ?"),
+    ('{"[train]": {"[inform]": ["id"], "[offerbook]": []}}', "[value_id] leaves at [value_leave] . shall i book it ?"),
+    ('{"[general]": {"[reqmore]": []}}', "is there anything else i can help you with ?"),
+)
+
+
+def _digest(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "big")
+
+
+def scripted_text(prompt: str, garbage_every: int) -> str:
+    """The model's answer to ``prompt`` (without the prefill)."""
+    h = _digest(prompt)
+    if garbage_every and h % garbage_every == 0:
+        return "i am not sure what to say"
+    if prompt.endswith('{"function": "'):
+        name = sorted(FUNCTIONS)[h % len(FUNCTIONS)]
+        arguments = {slot: values[(h >> (3 + i)) % len(values)] for i, (slot, values) in enumerate(FUNCTIONS[name].items()) if (h >> i) & 1}
+        return name + '", "arguments": ' + json.dumps(arguments) + "}</function_call>"
+    action, response = RESPONSES[h % len(RESPONSES)]
+    return f" {action}\n{response}"
+
+
+@dataclass
+class Faults:
+    rate_429: float = 0.0
+    rate_503: float = 0.0
+    rate_slow: float = 0.0
+    rate_drop: float = 0.0
+    slow_s: float = 0.3
+    faulty_attempts: int = 2
+    always_fail_every: int = 0
+
+
+@dataclass
+class ScriptedServer:
+    """``with ScriptedServer() as server: server.url``; counts requests by outcome in ``outcomes``."""
+
+    delay_s: float = 0.0
+    garbage_every: int = 11
+    faults: Faults = field(default_factory=Faults)
+    outcomes: Counter = field(default_factory=Counter)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._attempts: Counter = Counter()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    async def _complete(self, request: web.Request) -> web.StreamResponse:
+        payload = await request.json()
+        prompt = payload["prompt"]
+        key = _digest(prompt)
+        self._attempts[key] += 1
+        attempt = self._attempts[key]
+        faults = self.faults
+        if faults.always_fail_every and key % faults.always_fail_every == 1:
+            self.outcomes["always_503"] += 1
+            return web.json_response({"error": "overloaded"}, status=503)
+        if attempt <= faults.faulty_attempts:
+            roll = _digest(prompt, attempt) % 1000 / 1000
+            for name, rate in (("429", faults.rate_429), ("503", faults.rate_503), ("drop", faults.rate_drop), ("slow", faults.rate_slow)):
+                if roll < rate:
+                    self.outcomes[name] += 1
+                    if name == "429":
+                        return web.json_response({"error": "rate limited"}, status=429, headers={"Retry-After": "0"})
+                    if name == "503":
+                        return web.json_response({"error": "busy"}, status=503)
+                    if name == "drop":
+                        request.transport.close()
+                        return web.Response(status=500)
+                    await asyncio.sleep(faults.slow_s)
+                    break
+                roll -= rate
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        text = scripted_text(prompt, self.garbage_every)[: 8 * int(payload.get("max_tokens", 128))]
+        self.outcomes["ok"] += 1
+        return web.json_response(
+            {
+                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())},
+            }
+        )
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/v1/completions", self._complete)
+        app.router.add_get("/health", self._health)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> ScriptedServer:
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)

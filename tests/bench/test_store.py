@@ -1,0 +1,59 @@
+"""Checkpoint files: durable appends, a torn last line after a kill, corruption, latest record wins."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from spec_tod.bench.store import ShardWriter, TurnRecord, load_records, shard_path
+from spec_tod.errors import SpecTodError
+
+
+def _record(dialogue: str, turn: int, status: str = "done") -> TurnRecord:
+    return TurnRecord(dialogue_id=dialogue, turn=turn, status=status, response=f"r{turn}")
+
+
+def _append(path: Path, records: list[TurnRecord]) -> None:
+    async def write() -> None:
+        writer = ShardWriter(path)
+        await asyncio.gather(*(writer.append(record) for record in records))
+        await writer.close()
+
+    asyncio.run(write())
+
+
+def test_shard_path_names_the_shard_and_the_count(tmp_path: Path) -> None:
+    assert shard_path(tmp_path, 3, 12).name == "shard-03-of-12.jsonl"
+    assert shard_path(tmp_path, 0, 1).name == "shard-0-of-1.jsonl"
+
+
+def test_appends_keep_queue_order_and_the_latest_record_of_a_turn_wins(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    _append(path, [_record("A", 0), _record("A", 1, "failed"), _record("B", 0)])
+    _append(path, [_record("A", 1)])
+    lines = path.read_text().splitlines()
+    assert len(lines) == 4
+    records = load_records([path])
+    assert sorted(records) == [("A", 0), ("A", 1), ("B", 0)]
+    assert records["A", 1].status == "done"
+
+
+def test_a_torn_last_line_is_dropped_and_truncated_before_the_next_append(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    _append(path, [_record("A", 0), _record("A", 1)])
+    intact = path.read_bytes()
+    path.write_bytes(intact + b'{"dialogue_id": "A", "tu')  # what a SIGKILL mid-write leaves
+    assert sorted(load_records([path])) == [("A", 0), ("A", 1)]
+    _append(path, [_record("A", 2)])
+    assert path.read_bytes().startswith(intact)
+    assert sorted(load_records([path])) == [("A", 0), ("A", 1), ("A", 2)]
+
+
+def test_a_corrupt_line_in_the_middle_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    _append(path, [_record("A", 0)])
+    path.write_bytes(path.read_bytes() + b"garbage\n" + path.read_bytes())
+    with pytest.raises(SpecTodError, match=r"s\.jsonl: line 2"):
+        load_records([path])
