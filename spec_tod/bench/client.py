@@ -1,0 +1,363 @@
+"""The async completion client that keeps one or more inference servers full.
+
+:class:`CompletionClient` sends raw prompts (rendered by :mod:`spec_tod.bench.chat_template`) to
+OpenAI-compatible ``/v1/completions`` or TGI's ``/generate`` (:mod:`spec_tod.bench.protocols`),
+bounded by one global ``concurrency`` limit, spread over the endpoints by least requests in flight,
+with bounded retries (exponential backoff, full jitter, ``Retry-After`` honoured) on 429, 503, other
+5xx, connection errors and timeouts. A request that still fails raises :class:`RequestFailed`;
+the caller records the turn as failed and goes on.
+
+Why the client does not use httpx
+---------------------------------
+One ``httpx.AsyncClient`` (httpx 0.28.1 / httpcore 1.0.9) with its pool raised to C connections
+falls off a cliff above about 50 requests in flight against a 100 ms server: 1.07x of the ideal
+wall time at 32, 1.4x at 48, 5.8x at 56, 8.9x at 64 (measured here, 1,000 requests). The process
+is then CPU-bound (15.3 s of CPU in 16 s of wall time for 600 requests at 64, i.e. 25 ms of CPU per
+request), and cProfile puts 80 % of it in ``AsyncConnectionPool._assign_requests_to_connections``,
+which httpcore runs on every request start, every response close and every retry. Three things
+in it compound:
+
+1. **Quadratic idle scan.** For every idle connection it evaluates
+   ``len([c.is_idle() for c in self._connections]) > max_keepalive_connections``: a list over *all*
+   connections (its length is the number of connections, not of idle ones), so one call costs
+   idle x connections ``is_idle()`` calls (7.4 million for 600 requests at 64).
+2. **A syscall pair per idle connection per call.** ``has_expired()`` asks every idle socket whether
+   it is readable (``getpeername`` through anyio's ``extra_attributes``, then a ``poll``).
+3. **A thundering herd.** Assignment does not mark a connection busy (it stays IDLE until the
+   request's task actually runs on it), so queued and newly arriving requests are assigned to the
+   same idle connection; all but one then fail with ``ConnectionNotAvailable`` and loop, each
+   rerunning the full scan: 4,190 such retries for 600 requests at 64 (7 per request), 653 at 32.
+
+The cost of each event therefore grows with the number of *idle* connections, and that number
+grows when the event loop lags: a connection whose answer has arrived stays idle until its task
+gets the CPU. Past a threshold (about 50 in flight at 100 ms here) the feedback runs away: lag makes
+idle connections (50 of 64 on average at each assignment) and herd collisions, which make each
+event dearer, which makes more lag, until the client is CPU-bound at about 70 requests/s.
+
+Sharding over many small httpx clients (a free list of slots, so no shard ever queues) removes the
+cliff (1.18x at 64) but not httpx's cost per request: about 1 ms of CPU here against 0.17 ms for
+aiohttp, from two ``send`` calls per request (head, then body; a loopback ``send`` took about 0.3
+ms under cProfile on this loaded 2-core machine, as it runs the receiving side too), anyio cancel
+scopes around every read and write, and httpx's own request/response models (0.15 ms alone). That
+capped it at 2.8x of the ideal at 128 in flight and 5x at 256. So the hot path runs on
+:mod:`spec_tod.bench.http11`: asyncio protocol connections, one ``write`` per request, an
+incremental parser, and a plain LIFO list of idle connections per endpoint (no pool scan at all; a
+connection carries one request at a time and the global semaphore bounds how many exist).
+``benchmarks/client_throughput.py`` measures it beside a single httpx client and aiohttp in the
+same run; on the 2-core machine, under load from other jobs, 2,000 requests took 1.08x / 1.17x /
+1.20x of the ideal at 64 / 128 / 256 in flight (aiohttp 1.18x / 1.30x / 1.41x, one httpx client
+13.7x / 28.7x / 47.7x), at 78 us of client CPU per request (aiohttp 188 us, httpx 2,029 us).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+from spec_tod.bench.http11 import ConnectionDropped, ConnectionPool, MalformedResponse
+from spec_tod.bench.protocols import PROTOCOLS, GenerationParams, ProtocolError, error_message
+from spec_tod.errors import SpecTodError
+
+__all__ = ["ClientStats", "Completion", "CompletionClient", "GenerationParams", "RequestFailed"]
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_INFO_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One successful generation.
+
+    ``latency_s`` is the successful attempt's time from sending to a parsed answer (retries and
+    waiting for a concurrency slot excluded); ``attempts`` counts every try, retries included.
+    """
+
+    text: str
+    generated_tokens: int | None
+    prompt_tokens: int | None
+    finish_reason: str | None
+    latency_s: float
+    attempts: int
+    endpoint: str
+
+
+class RequestFailed(Exception):
+    """A request that failed for good: retries spent, or an answer that retrying cannot fix."""
+
+    def __init__(self, message: str, *, attempts: int, last_status: int | None, last_error: str) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.last_status = last_status
+        self.last_error = last_error
+
+
+@dataclass
+class ClientStats:
+    """Counters since the client was made.
+
+    ``requests`` counts attempts sent; ``retries`` counts retried attempts by reason (``"429"``,
+    ``"503"``, ``"5xx"``, ``"connection"``, ``"timeout"``); ``completed`` and ``failures`` count calls
+    of :meth:`CompletionClient.complete` that returned or raised :class:`RequestFailed`.
+    """
+
+    requests: int = 0
+    completed: int = 0
+    failures: int = 0
+    retries: Counter[str] = field(default_factory=Counter)
+
+
+class _Retryable(Exception):
+    """One failed attempt that may be retried; ``reason`` names it in the stats."""
+
+    def __init__(self, reason: str, status: int | None, error: str, retry_after_s: float | None = None) -> None:
+        super().__init__(error)
+        self.reason = reason
+        self.status = status
+        self.error = error
+        self.retry_after_s = retry_after_s
+
+
+class _Fatal(Exception):
+    """One failed attempt that retrying cannot fix (a 4xx other than 429, a malformed answer)."""
+
+    def __init__(self, status: int | None, error: str) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+@dataclass
+class _Endpoint:
+    base: str
+    pool: ConnectionPool
+    in_flight: int = 0
+
+
+class CompletionClient:
+    """Async client for one or more completion servers; use as ``async with CompletionClient(...) as c``.
+
+    Args:
+        endpoints: base URLs (``http://host:port``; a trailing ``/v1`` or API path is dropped);
+            each request goes to the endpoint with the fewest requests in flight.
+        protocol: ``"openai"`` (``POST /v1/completions``) or ``"tgi"`` (``POST /generate``).
+        model: the ``model`` field for OpenAI-style servers; left out when ``None``.
+        concurrency: requests in flight at most, over all endpoints together.
+        timeout_s: limit on each attempt, from connecting to the whole answer.
+        max_retries: retries after the first attempt before :class:`RequestFailed`.
+        backoff_base_s, backoff_max_s: retry ``n`` waits a uniform time in
+            ``[0, min(backoff_max_s, backoff_base_s * 2**(n-1))]`` ("full jitter"), and at least the
+            server's ``Retry-After`` (capped at ``backoff_max_s``) when it sends one.
+        rng_seed: seeds the jitter, for repeatable retry timing.
+    """
+
+    def __init__(
+        self,
+        endpoints: Sequence[str],
+        *,
+        protocol: Literal["openai", "tgi"] = "openai",
+        model: str | None = None,
+        concurrency: int = 64,
+        timeout_s: float = 120.0,
+        max_retries: int = 5,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 20.0,
+        rng_seed: int | None = None,
+    ) -> None:
+        if isinstance(endpoints, str):
+            endpoints = [endpoints]
+        if not endpoints:
+            raise SpecTodError("no endpoint given: pass at least one server URL such as http://127.0.0.1:8080")
+        if protocol not in PROTOCOLS:
+            raise SpecTodError(f"unknown protocol {protocol!r}: expected one of {sorted(PROTOCOLS)}")
+        if concurrency < 1 or timeout_s <= 0 or max_retries < 0 or backoff_base_s < 0 or backoff_max_s < 0:
+            raise SpecTodError(
+                f"concurrency={concurrency}, timeout_s={timeout_s}, max_retries={max_retries}, "
+                f"backoff_base_s={backoff_base_s}, backoff_max_s={backoff_max_s}: expected concurrency >= 1, "
+                "timeout_s > 0 and the others >= 0"
+            )
+        self._protocol = PROTOCOLS[protocol]
+        self.protocol = protocol
+        self.model = model
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.stats = ClientStats()
+        self._rng = random.Random(rng_seed)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._endpoints = [_Endpoint(base, ConnectionPool(base)) for base in map(_normalise_endpoint, endpoints)]
+        self._next = 0  # rotates the tie-break between equally loaded endpoints
+
+    @property
+    def endpoints(self) -> list[str]:
+        """The endpoints' base URLs, normalised."""
+        return [ep.base for ep in self._endpoints]
+
+    async def __aenter__(self) -> CompletionClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection; requests still in flight fail."""
+        for ep in self._endpoints:
+            ep.pool.close()
+
+    async def complete(self, prompt: str, params: GenerationParams = GenerationParams()) -> Completion:
+        """Generate a continuation of the raw ``prompt``, retrying transient failures.
+
+        At most ``concurrency`` attempts are on the wire at once (a retry's backoff wait does not
+        hold a slot). Raises :class:`RequestFailed` once ``max_retries`` retries are spent, or at
+        once on an answer that retrying cannot fix: a 4xx other than 429 (with the server's
+        message), or a 2xx that is not the protocol's shape.
+        """
+        body = json.dumps(self._protocol.payload(prompt, params, self.model)).encode()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self._slots:
+                    ep = self._pick_endpoint()
+                    start = time.perf_counter()
+                    answer = await self._attempt(ep, self._protocol.path, body)
+                    generated = self._protocol.parse(answer, params)
+                    latency = time.perf_counter() - start
+            except _Retryable as failure:
+                if attempt > self.max_retries:
+                    self.stats.failures += 1
+                    raise RequestFailed(
+                        f"{ep.base}{self._protocol.path}: gave up after {attempt} attempts; last: {failure.error}",
+                        attempts=attempt,
+                        last_status=failure.status,
+                        last_error=failure.error,
+                    ) from None
+                self.stats.retries[failure.reason] += 1
+                await asyncio.sleep(self._backoff_s(attempt, failure.retry_after_s))
+                continue
+            except (_Fatal, ProtocolError) as failure:
+                self.stats.failures += 1
+                status = failure.status if isinstance(failure, _Fatal) else 200
+                raise RequestFailed(
+                    f"{ep.base}{self._protocol.path}: {failure}",
+                    attempts=attempt,
+                    last_status=status,
+                    last_error=str(failure),
+                ) from None
+            self.stats.completed += 1
+            return Completion(
+                text=generated.text,
+                generated_tokens=generated.generated_tokens,
+                prompt_tokens=generated.prompt_tokens,
+                finish_reason=generated.finish_reason,
+                latency_s=latency,
+                attempts=attempt,
+                endpoint=ep.base,
+            )
+
+    async def server_info(self) -> dict[str, Any] | None:
+        """The first endpoint's ``GET /info`` (TGI) as a dict, or ``None`` when it has none."""
+        return await self._info(self._endpoints[0])
+
+    async def advertised_concurrency(self) -> int | None:
+        """Requests the servers say they take at once (sum of TGI's ``max_concurrent_requests``); ``None`` if none says."""
+        infos = await asyncio.gather(*(self._info(ep) for ep in self._endpoints))
+        limits = [info.get("max_concurrent_requests") for info in infos if info is not None]
+        limits = [n for n in limits if isinstance(n, int) and not isinstance(n, bool) and n > 0]
+        return sum(limits) if limits else None
+
+    def _pick_endpoint(self) -> _Endpoint:
+        n = len(self._endpoints)
+        best = self._endpoints[self._next % n]
+        for k in range(1, n):
+            ep = self._endpoints[(self._next + k) % n]
+            if ep.in_flight < best.in_flight:
+                best = ep
+        self._next += 1
+        return best
+
+    async def _attempt(self, ep: _Endpoint, path: str, body: bytes) -> Any:
+        """One POST to ``ep``: the decoded JSON answer, or ``_Retryable`` / ``_Fatal`` saying what failed."""
+        ep.in_flight += 1
+        self.stats.requests += 1
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                response = await ep.pool.request("POST", path, body)
+        except TimeoutError:
+            raise _Retryable("timeout", None, f"no whole answer within {self.timeout_s:g} s") from None
+        except ConnectionDropped as exc:
+            raise _Retryable("connection", None, str(exc)) from None
+        except MalformedResponse as exc:
+            raise _Retryable("connection", None, f"malformed HTTP answer: {exc}") from None
+        finally:
+            ep.in_flight -= 1
+        status = response.status
+        if 200 <= status < 300:
+            try:
+                return json.loads(response.body)
+            except ValueError:
+                raise _Fatal(status, f"answer is not JSON: {response.body[:200]!r}") from None
+        message = f"HTTP {status}: {error_message(response.body)}"
+        if status in _RETRY_STATUSES or status >= 500:
+            reason = str(status) if status in (429, 503) else "5xx"
+            raise _Retryable(reason, status, message, _retry_after_s(response.headers.get("retry-after")))
+        if status == 422 and "unexpected field" in message.lower():
+            message += " (this server takes only OpenAI completion fields: leave top_k and repetition_penalty unset)"
+        raise _Fatal(status, message)
+
+    def _backoff_s(self, attempt: int, retry_after_s: float | None) -> float:
+        delay = self._rng.uniform(0.0, min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)))
+        if retry_after_s is not None:
+            delay = max(delay, min(retry_after_s, self.backoff_max_s))
+        return delay
+
+    async def _info(self, ep: _Endpoint) -> dict[str, Any] | None:
+        try:
+            async with asyncio.timeout(min(self.timeout_s, _INFO_TIMEOUT_S)):
+                response = await ep.pool.request("GET", "/info")
+        except (TimeoutError, ConnectionDropped, MalformedResponse):
+            return None
+        if response.status != 200:
+            return None
+        try:
+            info = json.loads(response.body)
+        except ValueError:
+            return None
+        return info if isinstance(info, dict) else None
+
+
+def _normalise_endpoint(endpoint: str) -> str:
+    """The base URL: no trailing slash, and no API path (``/v1``, ``/v1/completions``, ``/generate``)."""
+    url = endpoint.strip().rstrip("/")
+    for suffix in ("/v1/completions", "/generate", "/v1"):
+        url = url.removesuffix(suffix)
+    try:
+        ConnectionPool(url)
+    except ValueError:
+        raise SpecTodError(
+            f"endpoint {endpoint!r} is not a server URL: expected http(s)://host:port "
+            "(the client adds /v1/completions or /generate itself)"
+        ) from None
+    return url
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the header holds seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,79 @@
+"""The lean HTTP/1.1 connections against a server that writes raw answers in small pieces."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from spec_tod.bench.http11 import ConnectionDropped, ConnectionPool, MalformedResponse, Response
+from tests.bench.servers import RawServer
+
+
+def request_twice(pieces: list[bytes], *, close: bool = False) -> tuple[list[Response | Exception], int]:
+    """Two sequential requests through one pool; the answers (or errors) and the connections opened."""
+
+    async def run(url: str):
+        pool = ConnectionPool(url)
+        results = []
+        for _ in range(2):
+            try:
+                results.append(await asyncio.wait_for(pool.request("POST", "/generate", b'{"inputs": "x"}'), 5))
+            except (ConnectionDropped, MalformedResponse) as exc:
+                results.append(exc)
+        pool.close()
+        return results
+
+    with RawServer(pieces, close=close) as server:
+        return asyncio.run(run(server.url)), server.connections
+
+
+def bytewise(data: bytes) -> list[bytes]:
+    return [data[i : i + 1] for i in range(len(data))]
+
+
+def test_content_length_answer_in_single_bytes_and_connection_reuse():
+    raw = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a": "b"}\n'
+    results, opened = request_twice(bytewise(raw))
+    expected = Response(200, {"content-type": "application/json", "content-length": "11"}, b'{"a": "b"}\n')
+    assert results == [expected, expected]
+    assert opened == 1
+
+
+def test_chunked_answer_with_extension_and_trailer():
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki\r\n6\r\npedia \r\n0\r\nX-Trailer: t\r\n\r\n"
+    results, opened = request_twice(bytewise(raw))
+    assert [r.body for r in results] == [b"Wikipedia ", b"Wikipedia "]
+    assert opened == 1
+
+
+def test_interim_answer_is_skipped():
+    raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n"
+    results, _ = request_twice([raw[:30], raw[30:]])
+    assert (results[0].status, results[0].headers["retry-after"], results[0].body) == (503, "2", b"")
+
+
+def test_close_delimited_answer_ends_at_close_and_a_new_connection_follows():
+    results, opened = request_twice([b"HTTP/1.0 200 OK\r\n\r\nhello ", b"world"], close=True)
+    assert [r.body for r in results] == [b"hello world", b"hello world"]
+    assert opened == 2
+
+
+def test_connection_close_header_is_obeyed():
+    results, opened = request_twice([b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"])
+    assert [r.body for r in results] == [b"ok", b"ok"]
+    assert opened == 2
+
+
+def test_close_before_the_whole_body_is_a_drop():
+    results, _ = request_twice([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], close=True)
+    assert all(isinstance(r, ConnectionDropped) for r in results)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"SSH-2.0-OpenSSH\r\n\r\n", b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"],
+)
+def test_malformed_answers_are_rejected(raw: bytes):
+    results, _ = request_twice([raw])
+    assert all(isinstance(r, MalformedResponse) for r in results)
