@@ -80,8 +80,11 @@ class ContainerSpec:
     user: str | None = None
 
 
-def docker_client(host: str | None = None) -> DockerClient:
-    """A client for the engine at ``host``, else ``$DOCKER_HOST``, else the default socket; checked with a ping."""
+def docker_client(host: str | None = None, *, alternative: str = "") -> DockerClient:
+    """A client for the engine at ``host``, else ``$DOCKER_HOST``, else the default socket; checked with a ping.
+
+    ``alternative`` ends the error message with what the caller's user can do without Docker
+    (e.g. "use --backend local")."""
     import docker
     from docker.errors import DockerException
 
@@ -91,10 +94,14 @@ def docker_client(host: str | None = None) -> DockerClient:
         client.ping()
     except DockerException as error:
         raise SpecTodError(
-            f"cannot reach the Docker engine at {where} ({_first_line(error)}). Start dockerd, set DOCKER_HOST "
-            "to its socket, or use --backend local."
+            f"cannot reach the Docker engine at {where} ({_first_line(error)}). Start dockerd or set DOCKER_HOST "
+            f"to its socket{_or(alternative)}."
         ) from None
     return client
+
+
+def _or(alternative: str) -> str:
+    return f", or {alternative}" if alternative else ""
 
 
 def exit_message(code: int, what: str) -> str:
@@ -113,8 +120,10 @@ def exit_message(code: int, what: str) -> str:
 class ContainerRunner:
     """Creates, starts, follows and removes containers on one engine (``client`` from :func:`docker_client`)."""
 
-    def __init__(self, client: DockerClient) -> None:
+    def __init__(self, client: DockerClient, *, alternative: str = "") -> None:
         self.client = client
+        self.alternative = alternative
+        """What the user can do instead when the engine cannot give a GPU (ends the error message)."""
 
     def ensure_image(self, image: str, *, pull: bool = True) -> None:
         """Make sure ``image`` is present, pulling it when ``pull`` is set; plain error otherwise."""
@@ -187,8 +196,8 @@ class ContainerRunner:
             if _NO_GPU_RUNTIME.search(_explanation(error)):
                 raise SpecTodError(
                     "this Docker engine has no GPU runtime, so the container cannot get a GPU "
-                    f"({_explanation(error)}). Install the NVIDIA Container Toolkit and restart dockerd, "
-                    "or use --backend local."
+                    f"({_explanation(error)}). Install the NVIDIA Container Toolkit and restart dockerd"
+                    f"{_or(self.alternative)}."
                 ) from None
             raise SpecTodError(f"Docker could not start the container: {_explanation(error)}") from None
         if attached is not None:

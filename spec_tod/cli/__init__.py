@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from spec_tod.errors import SpecTodError
 
@@ -45,7 +46,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except SpecTodError as error:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         Console(stderr=True).print("[yellow]interrupted[/]")

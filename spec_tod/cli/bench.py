@@ -26,7 +26,11 @@ bench_app = typer.Typer(
 @bench_app.command("run")
 def run(
     endpoint: list[str] = typer.Option(
-        ..., "--endpoint", help="Inference server base URL (http://host:port); repeat to spread requests over servers."
+        [],
+        "--endpoint",
+        help="Inference server base URL (http://host:port); repeat to spread requests over servers. "
+        "Default: the server `spec-tod serve` started last.",
+        show_default=False,
     ),
     run_dir: Path = typer.Option(
         ..., "--run-dir", help="Folder of the run: configuration, checkpoints, outputs. Rerun the command to continue."
@@ -76,8 +80,8 @@ def run(
 
     if mode not in ("e2e", "dst"):
         raise SpecTodError(f"--mode {mode!r}: expected e2e or dst")
-    if model_dir is None and template is None:
-        raise SpecTodError("pass --model-dir (the served model's folder, for its chat template) or --template llama3")
+    if not endpoint or (model_dir is None and template is None):
+        endpoint, model_dir = _from_served(endpoint, model_dir, template)
     sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p}
     options = BenchOptions(
         endpoints=list(endpoint),
@@ -189,3 +193,20 @@ def _summary(report: dict[str, Any], run_dir: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
+
+
+def _from_served(endpoints: list[str], model_dir: Path | None, template: str | None) -> tuple[list[str], Path | None]:
+    """Fill a missing --endpoint (and --model-dir, when the server runs a local folder) from `spec-tod serve`'s record."""
+    from spec_tod.errors import SpecTodError
+    from spec_tod.serve.registry import latest
+
+    record = latest()
+    if not endpoints:
+        if record is None:
+            raise SpecTodError("no --endpoint given and no server started by `spec-tod serve`: pass --endpoint URL")
+        endpoints = [record.url]
+    if model_dir is None and template is None:
+        if record is None or not Path(record.source).is_dir() or record.url not in endpoints:
+            raise SpecTodError("pass --model-dir (the served model's folder, for its chat template) or --template llama3")
+        model_dir = Path(record.source)
+    return endpoints, model_dir

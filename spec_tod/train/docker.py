@@ -26,6 +26,7 @@ RUN_DIR = "/workspace/run"
 DATA_DIR = "/workspace/data"
 BASE_MODEL_DIR = "/workspace/base-model"
 HF_HOME_DIR = "/workspace/hf-home"
+LOCAL_BACKEND_HINT = "use --backend local to run axolotl in this environment"
 
 
 class DockerBackend:
@@ -88,9 +89,9 @@ class DockerBackend:
         """Run axolotl with ``args`` in a container, streaming its output; return its exit status. The container is removed."""
         spec = self.container_spec(settings, args, gpus)
         hf_cache(settings).mkdir(parents=True, exist_ok=True)
-        client = docker_client(self.host)
+        client = docker_client(self.host, alternative=LOCAL_BACKEND_HINT)
         try:
-            runner = ContainerRunner(client)
+            runner = ContainerRunner(client, alternative=LOCAL_BACKEND_HINT)
             runner.ensure_image(spec.image, pull=settings.docker.pull)
             return runner.run(spec, sinks)
         finally:
