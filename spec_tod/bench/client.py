@@ -7,15 +7,15 @@ with bounded retries (exponential backoff, full jitter, ``Retry-After`` honoured
 5xx, connection errors and timeouts. A request that still fails raises :class:`RequestFailed`;
 the caller records the turn as failed and goes on.
 
-Why the client does not use httpx
----------------------------------
-One ``httpx.AsyncClient`` (httpx 0.28.1 / httpcore 1.0.9) with its pool raised to C connections
-falls off a cliff above about 50 requests in flight against a 100 ms server: 1.07x of the ideal
-wall time at 32, 1.4x at 48, 5.8x at 56, 8.9x at 64 (measured here, 1,000 requests). The process
-is then CPU-bound (15.3 s of CPU in 16 s of wall time for 600 requests at 64, i.e. 25 ms of CPU per
-request), and cProfile puts 80 % of it in ``AsyncConnectionPool._assign_requests_to_connections``,
-which httpcore runs on every request start, every response close and every retry. Three things
-in it compound:
+HTTP: one httpx.AsyncClient, on its own transport
+-------------------------------------------------
+One ``httpx.AsyncClient`` (httpx 0.28.1 / httpcore 1.0.9) on httpx's default transport, with its
+pool raised to C connections, falls off a cliff above about 50 requests in flight against a 100 ms
+server: 1.07x of the ideal wall time at 32, 1.4x at 48, 5.8x at 56, 8.9x at 64 (measured here,
+1,000 requests). The process is then CPU-bound (15.3 s of CPU in 16 s of wall time for 600
+requests at 64, i.e. 25 ms of CPU per request), and cProfile puts 80 % of it in
+``AsyncConnectionPool._assign_requests_to_connections``, which httpcore runs on every request
+start, every response close and every retry. Three things in it compound:
 
 1. **Quadratic idle scan.** For every idle connection it evaluates
    ``len([c.is_idle() for c in self._connections]) > max_keepalive_connections``: a list over *all*
@@ -34,19 +34,34 @@ gets the CPU. Past a threshold (about 50 in flight at 100 ms here) the feedback 
 idle connections (50 of 64 on average at each assignment) and herd collisions, which make each
 event dearer, which makes more lag, until the client is CPU-bound at about 70 requests/s.
 
-Sharding over many small httpx clients (a free list of slots, so no shard ever queues) removes the
-cliff (1.18x at 64) but not httpx's cost per request: about 1 ms of CPU here against 0.17 ms for
-aiohttp, from two ``send`` calls per request (head, then body; a loopback ``send`` took about 0.3
-ms under cProfile on this loaded 2-core machine, as it runs the receiving side too), anyio cancel
-scopes around every read and write, and httpx's own request/response models (0.15 ms alone). That
-capped it at 2.8x of the ideal at 128 in flight and 5x at 256. So the hot path runs on
-:mod:`spec_tod.bench.http11`: asyncio protocol connections, one ``write`` per request, an
-incremental parser, and a plain LIFO list of idle connections per endpoint (no pool scan at all; a
-connection carries one request at a time and the global semaphore bounds how many exist).
-``benchmarks/client_throughput.py`` measures it beside a single httpx client and aiohttp in the
-same run; on the 2-core machine, under load from other jobs, 2,000 requests took 1.08x / 1.17x /
-1.20x of the ideal at 64 / 128 / 256 in flight (aiohttp 1.18x / 1.30x / 1.41x, one httpx client
-13.7x / 28.7x / 47.7x), at 78 us of client CPU per request (aiohttp 188 us, httpx 2,029 us).
+The fix is below httpx, in the transport: the client's ``httpx.AsyncClient`` runs on
+:class:`spec_tod.bench.transport.PooledTransport`, which replaces httpcore's pool with the
+connections of :mod:`spec_tod.bench.http11`: a plain LIFO list of idle connections per origin (no
+pool scan at all; a connection carries one request at a time, and ``max_connections`` =
+``concurrency`` bounds how many exist), one ``write`` per request (httpcore makes two, head then
+body, and a loopback ``send`` took about 0.3 ms under cProfile on this loaded 2-core machine, as it
+runs the receiving side too), no anyio cancel scopes, and one timer per request for the read
+timeout. (Sharding over many small clients on httpx's own transport removed the cliff, 1.18x at
+64, but not httpcore's cost per request: 2.8x of the ideal at 128 in flight, 5x at 256.)
+
+httpx's own request and response objects stay, and they are now most of the client's cost: about
+200-290 us of client CPU per request against 120-190 us for aiohttp and 40-90 us for the same
+connections driven without httpx (the client's previous hot path), all measured side by side.
+Under cProfile a fifth of it is httpx turning every response into ``urllib``/``email`` objects for
+its cookie jar, and a seventh each is building the ``httpx.Request`` and reading the body through
+httpx's decoders. Completions are therefore sent as whole ``httpx.Request`` objects with
+``client.send``, since ``client.post`` merges the client's defaults into every request (about 25 us
+more).
+
+``benchmarks/client_throughput.py`` measures the client beside one plain httpx client and aiohttp
+in the same run. On the 2-core machine, under load from other jobs (load average 2.3-3.3), 2,000
+requests took 1.05x / 1.12x / 1.32x of the ideal at 64 / 128 / 256 in flight (aiohttp 1.07x /
+1.13x / 1.31x, one plain httpx client 8.1x / 21.3x / 46.7x). The machine is noisy, so the choice of
+this design rests on six runs (each the median of three or five interleaved repeats): their medians
+were 1.06x / 1.17x / 1.65x against aiohttp's 1.09x / 1.17x / 1.76x, with the client ahead of
+aiohttp at 256 in three runs of six. The same connections without httpx's objects, in the five runs
+that had them, took 1.06x / 1.11x / 1.28x: at 256 in flight under load httpx's objects cost about
+0.4x of the ideal, the first thing to take off the hot path if the goal there tightens.
 """
 
 from __future__ import annotations
@@ -61,14 +76,17 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-from spec_tod.bench.http11 import ConnectionDropped, ConnectionPool, MalformedResponse
+import httpx
+
 from spec_tod.bench.protocols import PROTOCOLS, GenerationParams, ProtocolError, error_message
+from spec_tod.bench.transport import PooledTransport
 from spec_tod.errors import SpecTodError
 
 __all__ = ["ClientStats", "Completion", "CompletionClient", "GenerationParams", "RequestFailed"]
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _INFO_TIMEOUT_S = 10.0
+_HEADERS = {"User-Agent": "spec-tod-bench", "Accept": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -136,7 +154,8 @@ class _Fatal(Exception):
 @dataclass
 class _Endpoint:
     base: str
-    pool: ConnectionPool
+    completions: httpx.URL  # parsed once: httpx takes a URL object as it is
+    info: httpx.URL
     in_flight: int = 0
 
 
@@ -149,7 +168,7 @@ class CompletionClient:
         protocol: ``"openai"`` (``POST /v1/completions``) or ``"tgi"`` (``POST /generate``).
         model: the ``model`` field for OpenAI-style servers; left out when ``None``.
         concurrency: requests in flight at most, over all endpoints together.
-        timeout_s: limit on each attempt, from connecting to the whole answer.
+        timeout_s: limit on each attempt's connecting, and on its wait for the whole answer.
         max_retries: retries after the first attempt before :class:`RequestFailed`.
         backoff_base_s, backoff_max_s: retry ``n`` waits a uniform time in
             ``[0, min(backoff_max_s, backoff_base_s * 2**(n-1))]`` ("full jitter"), and at least the
@@ -193,7 +212,21 @@ class CompletionClient:
         self.stats = ClientStats()
         self._rng = random.Random(rng_seed)
         self._slots = asyncio.Semaphore(concurrency)
-        self._endpoints = [_Endpoint(base, ConnectionPool(base)) for base in map(_normalise_endpoint, endpoints)]
+        self._endpoints = [
+            _Endpoint(base, httpx.URL(base + self._protocol.path), httpx.URL(base + "/info"))
+            for base in map(_normalise_endpoint, endpoints)
+        ]
+        # trust_env=False: proxy variables would route requests past the transport
+        self._http = httpx.AsyncClient(
+            transport=PooledTransport(max_connections=concurrency),
+            timeout=timeout_s,
+            headers=_HEADERS,
+            trust_env=False,
+        )
+        # Completions are built as whole requests for client.send(): merging the client's defaults into
+        # every request (client.post) cost about 25 us of CPU each, 6 % of a core at 256 in flight (100 ms).
+        self._post_headers = httpx.Headers({**_HEADERS, "Content-Type": "application/json"})
+        self._post_extensions = {"timeout": httpx.Timeout(timeout_s).as_dict()}
         self._next = 0  # rotates the tie-break between equally loaded endpoints
 
     @property
@@ -209,8 +242,7 @@ class CompletionClient:
 
     async def aclose(self) -> None:
         """Close every connection; requests still in flight fail."""
-        for ep in self._endpoints:
-            ep.pool.close()
+        await self._http.aclose()
 
     async def complete(self, prompt: str, params: GenerationParams = GenerationParams()) -> Completion:
         """Generate a continuation of the raw ``prompt``, retrying transient failures.
@@ -228,7 +260,7 @@ class CompletionClient:
                 async with self._slots:
                     ep = self._pick_endpoint()
                     start = time.perf_counter()
-                    answer = await self._attempt(ep, self._protocol.path, body)
+                    answer = await self._attempt(ep, body)
                     generated = self._protocol.parse(answer, params)
                     latency = time.perf_counter() - start
             except _Retryable as failure:
@@ -284,28 +316,28 @@ class CompletionClient:
         self._next += 1
         return best
 
-    async def _attempt(self, ep: _Endpoint, path: str, body: bytes) -> Any:
+    async def _attempt(self, ep: _Endpoint, body: bytes) -> Any:
         """One POST to ``ep``: the decoded JSON answer, or ``_Retryable`` / ``_Fatal`` saying what failed."""
         ep.in_flight += 1
         self.stats.requests += 1
         try:
-            async with asyncio.timeout(self.timeout_s):
-                response = await ep.pool.request("POST", path, body)
-        except TimeoutError:
-            raise _Retryable("timeout", None, f"no whole answer within {self.timeout_s:g} s") from None
-        except ConnectionDropped as exc:
-            raise _Retryable("connection", None, str(exc)) from None
-        except MalformedResponse as exc:
-            raise _Retryable("connection", None, f"malformed HTTP answer: {exc}") from None
+            request = httpx.Request(
+                "POST", ep.completions, content=body, headers=self._post_headers, extensions=self._post_extensions
+            )
+            response = await self._http.send(request)
+        except httpx.TimeoutException as exc:
+            raise _Retryable("timeout", None, f"{type(exc).__name__}: {exc}") from None
+        except httpx.TransportError as exc:  # refused, dropped, truncated or not HTTP/1.1
+            raise _Retryable("connection", None, f"{type(exc).__name__}: {exc}") from None
         finally:
             ep.in_flight -= 1
-        status = response.status
+        status = response.status_code
         if 200 <= status < 300:
             try:
-                return json.loads(response.body)
+                return json.loads(response.content)
             except ValueError:
-                raise _Fatal(status, f"answer is not JSON: {response.body[:200]!r}") from None
-        message = f"HTTP {status}: {error_message(response.body)}"
+                raise _Fatal(status, f"answer is not JSON: {response.content[:200]!r}") from None
+        message = f"HTTP {status}: {error_message(response.content)}"
         if status in _RETRY_STATUSES or status >= 500:
             reason = str(status) if status in (429, 503) else "5xx"
             raise _Retryable(reason, status, message, _retry_after_s(response.headers.get("retry-after")))
@@ -321,14 +353,13 @@ class CompletionClient:
 
     async def _info(self, ep: _Endpoint) -> dict[str, Any] | None:
         try:
-            async with asyncio.timeout(min(self.timeout_s, _INFO_TIMEOUT_S)):
-                response = await ep.pool.request("GET", "/info")
-        except (TimeoutError, ConnectionDropped, MalformedResponse):
+            response = await self._http.get(ep.info, timeout=min(self.timeout_s, _INFO_TIMEOUT_S))
+        except httpx.TransportError:
             return None
-        if response.status != 200:
+        if response.status_code != 200:
             return None
         try:
-            info = json.loads(response.body)
+            info = json.loads(response.content)
         except ValueError:
             return None
         return info if isinstance(info, dict) else None
@@ -340,12 +371,14 @@ def _normalise_endpoint(endpoint: str) -> str:
     for suffix in ("/v1/completions", "/generate", "/v1"):
         url = url.removesuffix(suffix)
     try:
-        ConnectionPool(url)
-    except ValueError:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise SpecTodError(
             f"endpoint {endpoint!r} is not a server URL: expected http(s)://host:port "
             "(the client adds /v1/completions or /generate itself)"
-        ) from None
+        )
     return url
 
 

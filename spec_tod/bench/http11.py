@@ -1,15 +1,18 @@
-"""Lean HTTP/1.1 keep-alive connections on asyncio, for the completion client's hot path.
+"""Lean HTTP/1.1 keep-alive connections on asyncio: the engine under :mod:`spec_tod.bench.transport`.
 
 A :class:`ConnectionPool` serves one origin. Each request takes an idle connection (last in, first
-out, so few connections stay warm) or opens one, writes the request head and body in **one**
-``write`` (one loopback ``send``; httpcore makes two), and parses the answer incrementally in
-``data_received``: ``Content-Length``, ``chunked`` and close-delimited bodies, interim 1xx answers
-skipped. A connection carries one request at a time, so the pool never queues: the caller bounds
-concurrency (see :mod:`spec_tod.bench.client` for why httpx's pool is not used).
+out, so few connections stay warm) or opens one, goes out in **one** ``write`` (one loopback
+``send``; httpcore makes two), and its answer is parsed incrementally in ``data_received``:
+``Content-Length``, ``chunked`` and close-delimited bodies, interim 1xx answers skipped. A
+connection carries one request at a time, so the pool never queues and never scans its
+connections: the caller bounds concurrency (see :mod:`spec_tod.bench.client` for why httpcore's
+pool is not used).
 
-Errors: :class:`ConnectionDropped` when the connection fails or closes before a whole answer,
-:class:`MalformedResponse` when the bytes are not HTTP/1.1. Cancelling a request (a timeout)
-closes its connection, so no half-read answer is ever reused.
+Errors are httpx's own, so the layers above handle them the standard way: ``httpx.ConnectError``
+when connecting fails, ``httpx.ReadError`` when the connection fails while an answer is due,
+``httpx.RemoteProtocolError`` when the server closes before a whole answer or sends bytes that are
+not HTTP/1.1, ``httpx.ConnectTimeout`` / ``httpx.ReadTimeout`` past the limits given. A request
+that fails or is cancelled closes its connection, so no half-read answer is ever reused.
 """
 
 from __future__ import annotations
@@ -17,27 +20,22 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+import httpx
 
 _MAX_HEAD_BYTES = 64 * 1024
-_USER_AGENT = "spec-tod-bench"
+_FRAMING_HEADERS = (b"content-length", b"transfer-encoding", b"connection")
 
 
 @dataclass(frozen=True)
 class Response:
-    """A whole answer: status, headers (names lower-cased; the last of repeated ones) and body."""
+    """A whole answer: status line parts, headers as received (name, value; in order) and the body."""
 
+    http_version: bytes
     status: int
-    headers: dict[str, str]
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
     body: bytes
-
-
-class ConnectionDropped(ConnectionError):
-    """The connection failed, or closed before the answer was complete."""
-
-
-class MalformedResponse(ValueError):
-    """The server's bytes are not a valid HTTP/1.1 answer."""
 
 
 class _Connection(asyncio.Protocol):
@@ -48,12 +46,14 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self._buffer = bytearray()
         self._waiter: asyncio.Future[tuple[Response, bool]] | None = None
-        self._head: tuple[int, dict[str, str], bool] | None = None  # status, headers, keep-alive
+        self._bodiless = False  # the answer to a HEAD request has framing headers but no body
+        self._head: tuple[bytes, int, bytes, list[tuple[bytes, bytes]], bool] | None = None  # ..., keep-alive
         self._scan_from = 0
         self._body = bytearray()
         self._chunked = False
         self._remaining: int | None = None  # body bytes still due (Content-Length or current chunk)
         self._in_trailers = False
+        self._timer: asyncio.TimerHandle | None = None
 
     # asyncio.Protocol
 
@@ -67,27 +67,33 @@ class _Connection(asyncio.Protocol):
         self._buffer += data
         try:
             self._parse()
-        except MalformedResponse as exc:
+        except httpx.RemoteProtocolError as exc:
             self._fail(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.transport = None
-        waiter = self._waiter
-        if waiter is None or waiter.done():
-            return
-        if self._head is not None and self._remaining is None and not self._chunked:
-            status, headers, _ = self._head  # close-delimited body: the close ends it
-            waiter.set_result((Response(status, headers, bytes(self._body)), False))
+        if exc is not None:
+            self._settle(exc=httpx.ReadError(f"connection failed before a full answer: {exc}"))
+        elif self._head is not None and self._remaining is None and not self._chunked:
+            version, status, reason, headers, _ = self._head  # close-delimited body: the close ends it
+            self._settle((Response(version, status, reason, headers, bytes(self._body)), False))
         else:
-            reason = f": {exc}" if exc else ""
-            waiter.set_exception(ConnectionDropped(f"server closed the connection before a full answer{reason}"))
+            self._settle(exc=httpx.RemoteProtocolError("server closed the connection before a full answer"))
 
     # use
 
-    def exchange(self, request: bytes) -> asyncio.Future[tuple[Response, bool]]:
-        """Send ``request`` (head and body); the future gives the response and whether to keep the connection."""
-        self._waiter = asyncio.get_running_loop().create_future()
+    def exchange(
+        self, request: bytes, *, bodiless: bool, timeout_s: float | None
+    ) -> asyncio.Future[tuple[Response, bool]]:
+        """Send ``request`` (head and body); the future gives the response and whether to keep the connection.
+
+        ``bodiless``: the request is a HEAD (its answer has no body). Past ``timeout_s`` the future
+        fails with ``httpx.ReadTimeout`` and the connection closes.
+        """
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        self._bodiless = bodiless
         self._head = None
         self._scan_from = 0
         self._body = bytearray()
@@ -95,22 +101,39 @@ class _Connection(asyncio.Protocol):
         self._remaining = None
         self._in_trailers = False
         if self.transport is None:  # closed by the server between connecting and this request
-            self._waiter.set_exception(ConnectionDropped("server closed the connection before the request"))
-        else:
-            self.transport.write(request)
-        return self._waiter
+            waiter.set_exception(httpx.RemoteProtocolError("server closed the connection before the request"))
+            return waiter
+        self.transport.write(request)
+        if timeout_s is not None:
+            # a timer on the connection, not asyncio.timeout() around the await: no task bookkeeping per request
+            timed_out = httpx.ReadTimeout(f"no whole answer within {timeout_s:g} s")
+            self._timer = loop.call_later(timeout_s, self._fail, timed_out)
+        return waiter
 
     def close(self) -> None:
-        """Close now (abort: any unread answer is discarded)."""
+        """Close now (abort: any unread answer is discarded, a pending request fails)."""
+        self._settle(exc=httpx.ReadError("the connection was closed by this client"))
         if self.transport is not None:
             self.transport.abort()
         self.closed = True
 
     # parsing
 
+    def _settle(self, result: tuple[Response, bool] | None = None, *, exc: Exception | None = None) -> None:
+        """End the pending request (if any) with ``result`` or ``exc``; every way out passes here."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        if exc is not None:
+            waiter.set_exception(exc)
+        else:
+            waiter.set_result(result)
+
     def _fail(self, exc: Exception) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(exc)
+        self._settle(exc=exc)
         self.close()
 
     def _parse(self) -> None:
@@ -118,13 +141,13 @@ class _Connection(asyncio.Protocol):
             end = self._buffer.find(b"\r\n\r\n", self._scan_from)
             if end < 0:
                 if len(self._buffer) > _MAX_HEAD_BYTES:
-                    raise MalformedResponse(f"response head longer than {_MAX_HEAD_BYTES} bytes")
+                    raise httpx.RemoteProtocolError(f"response head longer than {_MAX_HEAD_BYTES} bytes")
                 self._scan_from = max(0, len(self._buffer) - 3)
                 return
             head = bytes(self._buffer[:end])
             del self._buffer[: end + 4]
             self._scan_from = 0
-            self._start_body(*_parse_head(head))
+            self._start_body(head)
         if self._chunked:
             self._parse_chunks()
         elif self._remaining is not None:
@@ -138,21 +161,22 @@ class _Connection(asyncio.Protocol):
             self._body += self._buffer
             self._buffer.clear()
 
-    def _start_body(self, status: int, headers: dict[str, str], keep_alive: bool) -> None:
+    def _start_body(self, head: bytes) -> None:
+        version, status, reason, headers, framing = _parse_head(head)
         if 100 <= status < 200:
             return  # interim answer (100 Continue, 103 Early Hints): the real one follows
-        self._head = (status, headers, keep_alive)
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            self._chunked = True
-        elif status in (204, 304):
+        connection = framing.get(b"connection", b"").lower()
+        keep_alive = b"keep-alive" in connection if version == b"HTTP/1.0" else b"close" not in connection
+        self._head = (version, status, reason, headers, keep_alive)
+        if self._bodiless or status in (204, 304):
             self._remaining = 0
-        elif "content-length" in headers:
-            try:
-                self._remaining = int(headers["content-length"])
-            except ValueError:
-                raise MalformedResponse(f"bad Content-Length {headers['content-length']!r}") from None
-            if self._remaining < 0:
-                raise MalformedResponse(f"bad Content-Length {headers['content-length']!r}")
+        elif b"chunked" in framing.get(b"transfer-encoding", b"").lower():
+            self._chunked = True
+        elif b"content-length" in framing:
+            length = framing[b"content-length"]
+            if not length.strip().isdigit():
+                raise httpx.RemoteProtocolError(f"bad Content-Length {length!r}")
+            self._remaining = int(length)
         if self._remaining == 0:
             self._finish()
 
@@ -171,13 +195,13 @@ class _Connection(asyncio.Protocol):
                 end = self._buffer.find(b"\r\n")
                 if end < 0:
                     if len(self._buffer) > _MAX_HEAD_BYTES:
-                        raise MalformedResponse("chunk-size line too long")
+                        raise httpx.RemoteProtocolError("chunk-size line too long")
                     return
                 size_text = bytes(self._buffer[:end]).split(b";", 1)[0].strip()
                 try:
                     size = int(size_text, 16)
                 except ValueError:
-                    raise MalformedResponse(f"bad chunk size {size_text!r}") from None
+                    raise httpx.RemoteProtocolError(f"bad chunk size {size_text!r}") from None
                 del self._buffer[: end + 2]
                 if size == 0:
                     self._in_trailers = True
@@ -190,72 +214,72 @@ class _Connection(asyncio.Protocol):
             self._remaining = None
 
     def _finish(self) -> None:
-        status, headers, keep_alive = self._head
+        version, status, reason, headers, keep_alive = self._head
         if self._buffer:
             keep_alive = False  # bytes beyond the answer: do not trust this connection again
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result((Response(status, headers, bytes(self._body)), keep_alive))
+        self._settle((Response(version, status, reason, headers, bytes(self._body)), keep_alive))
 
 
-def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise MalformedResponse(f"bad status line {lines[0][:100]!r}")
-    headers: dict[str, str] = {}
+def _parse_head(head: bytes) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes]], dict[bytes, bytes]]:
+    """Version, status, reason, headers (as received) and the framing headers (lower-cased names; last wins)."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        raise httpx.RemoteProtocolError(f"bad status line {lines[0][:100]!r}")
+    headers: list[tuple[bytes, bytes]] = []
+    framing: dict[bytes, bytes] = {}
     for line in lines[1:]:
-        name, sep, value = line.partition(":")
+        name, sep, value = line.partition(b":")
         if not sep:
-            raise MalformedResponse(f"bad header line {line[:100]!r}")
-        headers[name.strip().lower()] = value.strip()
-    connection = headers.get("connection", "").lower()
-    keep_alive = "keep-alive" in connection if parts[0] == "HTTP/1.0" else "close" not in connection
-    return int(parts[1]), headers, keep_alive
+            raise httpx.RemoteProtocolError(f"bad header line {line[:100]!r}")
+        name, value = name.strip(), value.strip()
+        headers.append((name, value))
+        lower = name.lower()
+        if lower in _FRAMING_HEADERS:
+            framing[lower] = value
+    return parts[0], int(parts[1]), parts[2] if len(parts) > 2 else b"", headers, framing
 
 
 class ConnectionPool:
-    """Keep-alive connections to one origin (``http(s)://host:port``), one request at a time on each.
+    """Keep-alive connections to one origin, one request at a time on each.
 
     The pool holds as many connections as requests were in flight at once; it never queues.
+    ``ssl_context`` is ``None`` for plain HTTP.
     """
 
-    def __init__(self, origin: str) -> None:
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) origin: {origin!r}")
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.prefix = parts.path.rstrip("/")
-        self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
-        default_port = 443 if parts.scheme == "https" else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal keeps its brackets
-        host_header = host if self.port == default_port else f"{host}:{self.port}"
-        self._fixed_headers = f"Host: {host_header}\r\nUser-Agent: {_USER_AGENT}\r\nAccept: application/json\r\n"
+    def __init__(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.host = host
+        self.port = port
+        self._ssl = ssl_context
         self._idle: list[_Connection] = []
         self._busy: set[_Connection] = set()
         self._closed = False
 
-    async def request(self, method: str, path: str, body: bytes | None = None) -> Response:
-        """Send one request (a JSON ``body`` when given) to ``prefix + path``; the whole response.
+    async def request(
+        self,
+        data: bytes,
+        *,
+        bodiless: bool = False,
+        connect_timeout_s: float | None = None,
+        read_timeout_s: float | None = None,
+    ) -> Response:
+        """Send one whole request (head and body, as bytes); the whole response.
 
-        Nothing is retried here, not even a keep-alive race (a server closing an idle connection as
-        the request goes out): the caller retries, so every attempt the server may have seen is counted.
+        ``bodiless``: a HEAD request. ``connect_timeout_s`` limits opening a connection,
+        ``read_timeout_s`` waiting for the whole answer once the request is written. Nothing is
+        retried here, not even a keep-alive race (a server closing an idle connection as the
+        request goes out): the caller retries, so every attempt the server may have seen is counted.
         """
-        head = f"{method} {self.prefix}{path} HTTP/1.1\r\n{self._fixed_headers}"
-        if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        data = (head + "\r\n").encode("latin-1") + (body or b"")
-        connection = await self._acquire()
+        connection = await self._acquire(connect_timeout_s)
         try:
-            response, keep_alive = await connection.exchange(data)
+            response, keep_alive = await connection.exchange(data, bodiless=bodiless, timeout_s=read_timeout_s)
         except BaseException:
             self._release(connection, keep=False)
             raise
         self._release(connection, keep=keep_alive)
         return response
 
-    async def _acquire(self) -> _Connection:
+    async def _acquire(self, timeout_s: float | None) -> _Connection:
         if self._closed:
             raise RuntimeError("the connection pool is closed")
         while self._idle:
@@ -264,12 +288,16 @@ class ConnectionPool:
                 self._busy.add(connection)
                 return connection
         loop = asyncio.get_running_loop()
+        server_hostname = self.host if self._ssl else None
         try:
-            _, connection = await loop.create_connection(
-                _Connection, self.host, self.port, ssl=self._ssl, server_hostname=self.host if self._ssl else None
-            )
+            async with asyncio.timeout(timeout_s):
+                _, connection = await loop.create_connection(
+                    _Connection, self.host, self.port, ssl=self._ssl, server_hostname=server_hostname
+                )
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"cannot connect to {self.host}:{self.port} within {timeout_s:g} s") from None
         except OSError as exc:
-            raise ConnectionDropped(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            raise httpx.ConnectError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         self._busy.add(connection)
         return connection
 
@@ -281,7 +309,7 @@ class ConnectionPool:
             connection.close()
 
     def close(self) -> None:
-        """Close every connection, idle or busy (busy requests then fail with ConnectionDropped)."""
+        """Close every connection, idle or busy (busy requests then fail with ``httpx.ReadError``)."""
         self._closed = True
         for connection in [*self._idle, *self._busy]:
             connection.close()
