@@ -8,7 +8,9 @@ implementation on such a machine (8.6-36 s plus 0.6-1.4 s loading, up to 45 s wh
 cannot run here (it downloads MultiWOZ 2.2 and needs the undistributed goals file), so the ratio is
 against those documented figures. As a baseline measured in the same run, each child also times the
 evaluator's plain response normalisation (documented at 1-3 s there), which shows how fast this
-machine is compared with that one. Printed per file: the best of ``--repeat`` runs, per stage.
+machine is compared with that one. Printed per file: the best of ``--repeat`` runs, per stage, and
+its CPU time (this process and its workers, imports included), which is what to compare on a
+shared machine.
 
     python benchmarks/score_speed.py [--data-dir ../shared/data] [--repeat 3]
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -54,6 +57,9 @@ def score_once(data_dir: Path, system: str) -> dict[str, float]:
     timings.update({f"  {name}": seconds for name, seconds in result.timings.items()})
     clock = time.perf_counter()
     timings["total"] = clock - start
+    # The scorer's forked workers have ended (and been waited for) by now, so they are counted.
+    times = os.times()
+    timings["CPU, workers included"] = times.user + times.system + times.children_user + times.children_system
     if result.dst is None and system != "sfn":
         raise SystemExit(f"{system}: DST was not scored")
     timings["baseline: plain Moses normalisation"] = plain_moses_seconds(predictions)

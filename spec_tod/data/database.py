@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spec_tod.data.fuzzy import partial_ratio
+from spec_tod.data.fuzzy import partial_ratio_reaches
 from spec_tod.data.mwz_tables import load_table
 from spec_tod.data.normalize import normalise_slot_name, normalise_slot_value, time_to_minutes
 from spec_tod.errors import SpecTodError
@@ -87,7 +87,7 @@ class _Column:
         if self.fuzzy:
             mask = self.unknown
             for cell, cell_mask in self.by_value.items():
-                if partial_ratio(cell, value) >= _FUZZY_THRESHOLD:
+                if partial_ratio_reaches(cell, value, _FUZZY_THRESHOLD):
                     mask |= cell_mask
             return mask
         return self.unknown | self.by_value.get(value, 0)

@@ -9,6 +9,7 @@ thousand pairs over and over, hence the cache.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from functools import lru_cache
 
 with warnings.catch_warnings():
@@ -21,3 +22,28 @@ with warnings.catch_warnings():
 def partial_ratio(first: str, second: str) -> int:
     """fuzzywuzzy 0.18 ``fuzz.partial_ratio(first, second)`` (0-100; argument order matters on ties)."""
     return fuzz.partial_ratio(first, second)
+
+
+@lru_cache(maxsize=1 << 14)
+def _letters(text: str) -> Counter[str]:
+    return Counter(text)
+
+
+def partial_ratio_reaches(first: str, second: str, score: int) -> bool:
+    """``partial_ratio(first, second) >= score``, without running it for pairs that cannot get there.
+
+    A venue-name query compares one value with every name in a table and nearly all pairs are far
+    apart. ``partial_ratio`` is the best ``round(100 * 2 * LCS / (m + L))`` over windows of length
+    ``L <= m`` of the longer string (``m``: length of the shorter), and the common subsequence is at
+    most the letters the two strings share (counted with multiplicity), so
+    ``200 * shared / (m + shared)`` bounds the score. Below ``score - 0.5`` it cannot round up to
+    ``score``: such pairs (nine in ten of the database's) are rejected by counting letters.
+    """
+    shorter = min(len(first), len(second))
+    few, many = _letters(first), _letters(second)
+    if len(few) > len(many):
+        few, many = many, few
+    shared = sum(min(count, many.get(letter, 0)) for letter, count in few.items())
+    if 400 * shared < (2 * score - 1) * (shorter + shared):  # 200 * shared / (m + shared) < score - 0.5
+        return False
+    return partial_ratio(first, second) >= score

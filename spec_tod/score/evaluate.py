@@ -21,6 +21,7 @@ from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.normalize import normalise_responses, normalise_state
 from spec_tod.data.readers import find_db_dir
+from spec_tod.data.readers.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
 from spec_tod.score.bleu import bleu
@@ -55,6 +56,7 @@ class Scorer:
         self.total_turns = sum(len(reference.responses) for reference in self.references.values())
         self.total_by_domain = dict(sorted(Counter(d for r in self.references.values() for d in r.goal).items()))
 
+    @gc_paused()
     def score(
         self,
         predictions: Mapping[str, Any],

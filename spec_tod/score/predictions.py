@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictStr, TypeAdapter, ValidationError
 
+from spec_tod.data.readers.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 
 PREDICTIONS_FILE = "predictions.json"
@@ -47,6 +48,7 @@ def predictions_path(path: Path) -> Path:
     return path
 
 
+@gc_paused()
 def load_predictions(path: Path | str) -> dict[str, list[dict[str, Any]]]:
     """Read and check a predictions file (or a bench run directory); returns the plain JSON object."""
     path = predictions_path(Path(path))

@@ -70,9 +70,10 @@ def build_record(dialogue: Dialogue, task: Task, schema: dict[str, Service], rng
         domain = turn.turn_domain
         function = by_domain.get(domain)
         call = None
-        if function is not None:
-            arguments = state_to_arguments(domain, turn.belief_state.get(domain, {}), function)
-            if arguments and arguments != state_to_arguments(domain, previous_state.get(domain, {}), function):
+        state, state_before = turn.belief_state.get(domain, {}), previous_state.get(domain, {})
+        if function is not None and state != state_before:  # most turns keep the state: same arguments, no call
+            arguments = state_to_arguments(domain, state, function)
+            if arguments and arguments != state_to_arguments(domain, state_before, function):
                 call = format_function_call(function["name"], arguments)
         previous_state = turn.belief_state
         if call is not None:

@@ -6,8 +6,10 @@ import shutil
 
 import pytest
 
+from spec_tod.data.database import VenueDatabase
 from spec_tod.data.readers import find_db_dir, find_schema
 from spec_tod.data.readers.domains import dialogue_domains, multiwoz_acts, turn_domain
+from spec_tod.data.readers.mwz_turns import db_count
 from spec_tod.data.readers.state import changed_domains, state_value
 from spec_tod.errors import SpecTodError
 
@@ -78,3 +80,11 @@ def test_find_db_dir(data_dir, tmp_path):
     assert find_db_dir(tmp_path / "multiwoz" / "data" / "MultiWOZ_2.2") == repo_db
     with pytest.raises(SpecTodError, match="looked at"):
         find_db_dir(tmp_path / "elsewhere")
+
+
+def test_reused_counts_equal_fresh_queries(data_dir, mwz21_test):
+    # The turn builder reuses a count while the domain's state stays the same: the same numbers as
+    # asking a fresh database every turn.
+    db = VenueDatabase.load(data_dir / "multiwoz_db")
+    turns = [turn for dialogue in mwz21_test.dialogues for turn in dialogue.turns]
+    assert [turn.db_count for turn in turns] == [db_count(db, turn.turn_domain, turn.belief_state) for turn in turns]

@@ -27,6 +27,8 @@ class TurnBuilder:
     turns: list[Turn] = field(default_factory=list)
     _previous_state: BeliefState = field(default_factory=dict)
     _previous_domain: str | None = None
+    _last_counts: dict[str, tuple[dict[str, str] | None, int | None]] = field(default_factory=dict)
+    """Per domain, the domain state last counted and its count."""
 
     def add(
         self,
@@ -50,9 +52,20 @@ class TurnBuilder:
                 belief_state=state,
                 turn_domain=domain,
                 system_acts=system_acts,
-                db_count=db_count(self.db, domain, state),
+                db_count=self._count(domain, state),
                 booked_domains=booked_domains,
             )
         )
         self._previous_state = state
         self._previous_domain = domain
+
+    def _count(self, domain: str, state: BeliefState) -> int | None:
+        # Most turns keep their domain's state (the count depends on nothing else): comparing two
+        # small dicts is much cheaper than a database lookup, even a cached one.
+        domain_state = state.get(domain)
+        last = self._last_counts.get(domain)
+        if last is not None and last[0] == domain_state:
+            return last[1]
+        count = db_count(self.db, domain, state)
+        self._last_counts[domain] = (domain_state, count)
+        return count
