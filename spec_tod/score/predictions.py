@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictStr, TypeAdapter, ValidationError
 
-from spec_tod.data.readers.gc_pause import gc_paused
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 
 PREDICTIONS_FILE = "predictions.json"

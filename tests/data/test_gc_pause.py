@@ -7,7 +7,7 @@ import gc
 import pytest
 
 from spec_tod.data.readers import multiwoz21
-from spec_tod.data.readers.gc_pause import gc_paused
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 
 
