@@ -9,13 +9,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterator
 
+from spec_tod.errors import SpecTodError
+
 
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise SpecTodError(f"{path}: cannot write this output here, a folder of that name exists; pass a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        blocker = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker is not None else error.strerror
+        raise SpecTodError(f"{path}: cannot write this output ({why}); pass a path in a writable folder") from None
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
             yield handle

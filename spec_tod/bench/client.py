@@ -374,7 +374,8 @@ def _normalise_endpoint(endpoint: str) -> str:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:
         parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+    valid_port = parsed is not None and 0 < (parsed.port or 80) < 65536
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host or not valid_port:
         raise SpecTodError(
             f"endpoint {endpoint!r} is not a server URL: expected http(s)://host:port "
             "(the client adds /v1/completions or /generate itself)"

@@ -141,6 +141,8 @@ class RunOutputs:
     run_dir: Path
     report: dict[str, Any]
     files: list[Path]
+    first_failure: str | None = None
+    """``dialogue turn N: why`` of the first failed turn, for the one-line error of an incomplete run."""
 
 
 def finalize(
@@ -177,4 +179,6 @@ def finalize(
     )
     files += write_report(run_dir, report)
     files += write_plots(run_dir, ordered, scores)
-    return RunOutputs(run_dir, report, files)
+    failed = [record for record in ordered if record.status == "failed"]
+    first_failure = f"{failed[0].dialogue_id} turn {failed[0].turn}: {failed[0].error}" if failed else None
+    return RunOutputs(run_dir, report, files, first_failure)

@@ -44,7 +44,9 @@ for _module in (build_data, finetune, serve, bench, score, quickstart):
 def main() -> None:
     """Console entry point: user errors become one red line and exit status 1, never a traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of a `typer.Exit` (and typer turns Ctrl-C into
+        # Exit(130)) instead of exiting: it must become the process's exit status.
+        code = app(standalone_mode=False)
     except SpecTodError as error:
         Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(1)
@@ -60,3 +62,7 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    if isinstance(code, int) and code != 0:
+        if code == 130:
+            Console(stderr=True).print("[yellow]interrupted[/]")
+        sys.exit(code)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -12,6 +13,9 @@ from rich.table import Table
 
 from spec_tod.cli.groups import default_group
 from spec_tod.settings import default_data_dir
+
+if TYPE_CHECKING:
+    from spec_tod.bench.outputs import RunOutputs
 
 bench_app = typer.Typer(
     cls=default_group("run"),
@@ -65,12 +69,17 @@ def run(
         192, "--response-max-new-tokens", min=1, help="Token limit of the response call (action + response)."
     ),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0 decodes greedily (deterministic)."),
-    top_p: float | None = typer.Option(None, "--top-p", help="Nucleus sampling (only with --temperature > 0)."),
+    top_p: float | None = typer.Option(
+        None, "--top-p", click_type=click.FloatRange(0.0, 1.0, min_open=True),
+        help="Nucleus sampling, in (0, 1] (only with --temperature > 0).",
+    ),
     served_model: str | None = typer.Option(
         None, "--model", help="The `model` field of OpenAI-style requests (omit for a pinned `transformers serve`)."
     ),
     protocol: str = typer.Option("openai", "--protocol", help="openai (/v1/completions) or tgi (/generate)."),
-    timeout: float = typer.Option(120.0, "--timeout", help="Seconds per request attempt."),
+    timeout: float = typer.Option(
+        120.0, "--timeout", click_type=click.FloatRange(0.0, min_open=True), help="Seconds per request attempt."
+    ),
     max_retries: int = typer.Option(5, "--max-retries", min=0, help="Retries of a request before its turn is recorded as failed."),
 ) -> None:
     """Run (or continue) a benchmark into --run-dir and print the summary."""
@@ -114,6 +123,7 @@ def run(
         )
         return
     _summary(outputs.report, outputs.run_dir)
+    _fail_if_incomplete(outputs, f"check that {', '.join(endpoint)} answers, then rerun the same command to retry them")
 
 
 @bench_app.command("merge")
@@ -135,6 +145,7 @@ def merge(
         )
         raise typer.Exit(1)
     _summary(outputs.report, outputs.run_dir)
+    _fail_if_incomplete(outputs, "rerun the bench command of their shard to retry them, then merge again")
 
 
 class _progress:
@@ -185,9 +196,17 @@ def _summary(report: dict[str, Any], run_dir: Path) -> None:
     speed = report["throughput"]
     table.add_row("requests/s, generated tokens/s", f"{speed['requests_per_s']:.2f}, {speed['generated_tokens_per_s']:.1f}")
     console.print(table)
+
+
+def _fail_if_incomplete(outputs: RunOutputs, next_step: str) -> None:
+    """Exit status 1 when turns failed: the scores then count them as empty answers."""
+    from spec_tod.errors import SpecTodError
+
+    turns = outputs.report["turns"]
     if turns["failed"] or turns["skipped"]:
-        console.print(
-            f"[yellow]{turns['failed']} turn(s) failed and {turns['skipped']} were skipped:[/] rerun the same command to retry them."
+        raise SpecTodError(
+            f"{outputs.run_dir}: {turns['failed']} turn(s) failed and {turns['skipped']} were skipped, so the scores "
+            f"count them as empty answers (first: {outputs.first_failure}); {next_step}"
         )
 
 

@@ -25,7 +25,7 @@ def quickstart_command(
     ),
     dialogues: int = typer.Option(3, "--dialogues", min=1, help="Test dialogues to bench and score."),
     steps: int = typer.Option(8, "--steps", min=1, help="Fine-tuning steps (2 dialogues each)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port for transformers serve (default: a free one)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port for transformers serve (default: a free one)."),
 ) -> None:
     """Build data, build a tiny model, fine-tune, merge, serve, bench and score, printing each command first."""
     from spec_tod.quickstart import QuickstartOptions, run_quickstart

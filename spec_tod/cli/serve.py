@@ -54,7 +54,7 @@ def start_command(
     engine: str = typer.Option(
         ..., "--engine", "-e", help=f"The serving engine: {', '.join(ENGINE_NAMES)} (transformers runs locally on the CPU)."
     ),
-    port: int = typer.Option(8030, "--port", "-p", help="Port the server answers on."),
+    port: int = typer.Option(8030, "--port", "-p", min=1, max=65535, help="Port the server answers on."),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address the server answers on; 0.0.0.0 exposes it to the network."
     ),
@@ -88,7 +88,7 @@ def start_command(
     ),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the server (default: spec-tod-ENGINE-PORT)."),
     timeout: float = typer.Option(
-        1800, "--timeout", help="Seconds to wait for the health route (downloading and loading a large model takes minutes)."
+        1800, "--timeout", min=1, help="Seconds to wait for the health route (downloading and loading a large model takes minutes)."
     ),
     pull: bool = typer.Option(True, "--pull/--no-pull", help="Pull the image when it is not present."),
     docker_host: Optional[str] = typer.Option(

@@ -11,6 +11,7 @@ local backend, the bind-mount target for the docker backend.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,14 +32,34 @@ def host_paths(path: Path) -> str:
 def dataset_files(source: DataSource) -> list[Path]:
     """The ShareGPT ``.jsonl`` files a data source names, in a stable order; a plain error when there are none."""
     if source.path.is_file():
-        return [source.path]
+        return [_checked_records(source.path)]
     if source.path.is_dir():
         # build-data's other layout (``*.messages.jsonl``, role/content) is not what the dataset entries map.
         files = sorted(p for p in source.path.glob("*.jsonl") if not p.name.endswith(".messages.jsonl"))
         if files:
-            return files
+            return [_checked_records(file) for file in files]
         raise SpecTodError(f"the data folder {source.path} holds no .jsonl files; run `spec-tod build-data --out {source.path}` first")
     raise SpecTodError(f"the training data {source.path} does not exist; run `spec-tod build-data` to write it")
+
+
+def _checked_records(path: Path) -> Path:
+    # axolotl would only fail on a wrong file after loading the model; its first record tells the layout now.
+    expected = 'expected build-data\'s ShareGPT records {"id": ..., "conversations": [{"from": ..., "value": ...}]}'
+    try:
+        with path.open(encoding="utf-8") as handle:
+            first = handle.readline()
+        record = json.loads(first) if first.strip() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SpecTodError(f"{path}: line 1 is not a JSON record ({error}); {expected}, one per line") from None
+    if record is None:
+        raise SpecTodError(f"{path}: holds no records; rerun `spec-tod build-data`, or pass another --data")
+    if not isinstance(record, dict) or not isinstance(record.get("conversations"), list):
+        found = sorted(record) if isinstance(record, dict) else type(record).__name__
+        raise SpecTodError(
+            f"{path}: record 1 (line 1) is not a ShareGPT record (found {found}); {expected}, "
+            "as `spec-tod build-data --format sharegpt` writes them"
+        )
+    return path
 
 
 def local_base_model(settings: TrainSettings) -> Path | None:

@@ -81,11 +81,20 @@ def load_settings(path: Path, overrides: Mapping[str, Any] | None = None) -> Tra
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as error:
         raise SpecTodError(f"cannot read the training config {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise SpecTodError(f"{path} is not a UTF-8 text file ({error.reason} at byte {error.start}); give a spec-tod training YAML") from None
     except yaml.YAMLError as error:
-        raise SpecTodError(f"{path} is not valid YAML: {error}") from None
+        raise SpecTodError(f"{path} is not valid YAML: {_yaml_problem(error)}; fix the file (see configs/*.yaml)") from None
     if not isinstance(raw, dict):
         raise SpecTodError(f"{path} must hold a mapping of settings (key: value), not {type(raw).__name__}")
     return resolve_settings(_deep_merge(raw, overrides or {}), str(path))
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    # PyYAML's own message spans several lines with an excerpt of the file; one line says the same.
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
 
 
 def describe_errors(error: ValidationError) -> str:

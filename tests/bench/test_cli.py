@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -88,3 +89,35 @@ def test_e2e_bench_against_transformers_serve_on_the_tiny_model(
     assert (run_dir / "report.md").stat().st_size > 0
     assert (run_dir / "plots" / "latency.png").stat().st_size > 0 and (run_dir / "plots" / "domains.png").is_file()
     assert "inform" in result.stdout
+
+
+def test_an_unreachable_server_fails_the_run_with_the_reason(tmp_path: Path, data_dir: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    run_dir = tmp_path / "run"
+    result = bench("--endpoint", url, "--template", "llama3", "--limit-dialogues", "1", "--max-retries", "0",
+                   "--data-dir", str(data_dir), "--run-dir", str(run_dir))  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"error: {run_dir}: 1 turn(s) failed and 3 were skipped, so the scores count them as empty answers" in message
+    assert "(first: SNG0073 turn 0: request failed after 1 attempt(s): no answer: ConnectError: cannot connect" in message
+    assert f"check that {url} answers, then rerun the same command to retry them" in message
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "words"),
+    [
+        (["--endpoint", "http://127.0.0.1:99999"], 1, "endpoint 'http://127.0.0.1:99999' is not a server URL"),
+        (["--top-p", "3"], 2, "Invalid value for '--top-p': 3.0 is not in the range 0.0<x<=1.0"),
+        (["--timeout", "0"], 2, "Invalid value for '--timeout': 0.0 is not in the range x>0.0"),
+    ],
+)
+def test_out_of_range_options_are_refused_before_the_run_starts(
+    tmp_path: Path, data_dir: Path, options: list[str], code: int, words: str
+) -> None:
+    args = ["--endpoint", "http://127.0.0.1:9", "--template", "llama3", "--data-dir", str(data_dir)]
+    result = bench(*args, *options, "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == code and words in result.stderr and "Traceback" not in result.stderr
+    if code == 2:  # usage errors stop before the run folder is made
+        assert not (tmp_path / "run").exists()

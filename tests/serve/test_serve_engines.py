@@ -113,3 +113,12 @@ def test_a_taken_port_is_refused(model: Path, serve_home: Path) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(SpecTodError, match=f"port {port} on 127.0.0.1 is taken"):
             start(ServeOptions(engine="transformers", model=str(model), port=port))
+
+
+@pytest.mark.parametrize(("option", "words"), [("--port=70000", "70000 is not in the range 1<=x<=65535"),
+                                               ("--port=0", "0 is not in the range 1<=x<=65535"),
+                                               ("--timeout=-5", "-5.0 is not in the range x>=1")])
+def test_out_of_range_port_and_timeout_are_usage_errors(spec_tod, fake_model: Path, option: str, words: str) -> None:
+    done = spec_tod("serve", str(fake_model), "--engine", "transformers", option)
+    assert done.returncode == 2 and words in done.stderr
+    assert "Traceback" not in done.stderr

@@ -179,3 +179,31 @@ def test_cli_without_config_names_the_missing_options(cli) -> None:
     done = cli("finetune", "--base-model", "x/y")
     assert done.code == 1
     assert "give a training CONFIG file, or --data, --output-dir" in done.err
+
+
+def test_data_that_is_not_sharegpt_records_is_refused_before_axolotl_loads_a_model(cli, tmp_path: Path) -> None:
+    cases = {
+        "config.yaml": ("base_model: x\n", "line 1 is not a JSON record"),
+        "empty.jsonl": ("", "holds no records"),
+        "chat.messages.jsonl": ('{"id": "a", "messages": []}\n', "not a ShareGPT record (found ['id', 'messages'])"),
+    }
+    for name, (text, words) in cases.items():
+        (tmp_path / name).write_text(text)
+        done = cli("finetune", "--base-model", "x/y", "--data", str(tmp_path / name),
+                   "--output-dir", str(tmp_path / "run"), "--backend", "local", "--dry-run")  # fmt: skip
+        assert done.code == 1, name
+        assert f"error: {tmp_path / name}: " in done.err and words in done.err, done.err
+        if text:
+            assert '{"id": ..., "conversations": [{"from": ..., "value": ...}]}' in done.err
+
+
+def test_cli_reports_broken_yaml_and_binary_configs_in_one_line(cli, tmp_path: Path) -> None:
+    config = tmp_path / "broken.yaml"
+    config.write_text("preset: spec-tod\nbase_model: [x\n")
+    done = cli("finetune", str(config), "--backend", "local", "--dry-run")
+    assert done.code == 1
+    assert f"{config} is not valid YAML: expected ',' or ']', but got '<stream end>' at line 3, column 1" in done.err
+    config.write_bytes(b"\xff\xfe preset: spec-tod\n")
+    done = cli("finetune", str(config), "--backend", "local", "--dry-run")
+    assert done.code == 1
+    assert f"{config} is not a UTF-8 text file" in done.err and "Traceback" not in done.err
