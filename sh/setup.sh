@@ -10,8 +10,6 @@ PY=$(python3 -c 'import sys; print(sys.executable)')
 FIND_LINKS=()
 [ -n "${PIP_FIND_LINKS:-}" ] && FIND_LINKS=(--find-links "$PIP_FIND_LINKS")
 python3 -m uv pip install -q --python .venv/bin/python --compile-bytecode "${FIND_LINKS[@]}" -r requirements-lock.txt
-# text-generation (TGI's client) pins huggingface-hub<1 which transformers 5 cannot use;
-# its code works with hub 1.x, so it goes in without its dependency pins.
-python3 -m uv pip install -q --python .venv/bin/python --no-deps text-generation==0.7.0 -e .
+python3 -m uv pip install -q --python .venv/bin/python --no-deps -e .
 mkdir -p "${HF_HUB_CACHE:-$HOME/.cache/huggingface/hub}"
 echo "spec-tod installed in $(pwd)/.venv"

@@ -14,6 +14,12 @@ Extra sampling keys (``top_k``, ``repetition_penalty``) go out only when set: vL
 accept them on ``/v1/completions``, but ``transformers serve`` answers 422 "Unexpected fields in the
 request" to any key outside the OpenAI schema (checked in transformers 5.16.1,
 ``cli/serving/utils.py::_validate_request``), and the client reports that message.
+
+TGI's own client (``text-generation``) is not used for ``/generate``: its ``AsyncClient`` opens a
+new aiohttp session, hence a new connection, for every request (text-generation 0.7.0,
+``client.py``), so it can neither share the client's connection pool and global concurrency
+limit nor let the client decide which failures to retry; and it pins ``huggingface-hub<1``,
+which transformers 5 cannot install beside it.
 """
 
 from __future__ import annotations
