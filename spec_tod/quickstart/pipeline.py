@@ -16,7 +16,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -102,7 +101,7 @@ def run_quickstart(options: QuickstartOptions, announce: Announce) -> Quickstart
 
     result.stages.append(_stage("merge", announce, logs, ["merge", str(run), "--backend", "local"], lambda: str(merged)))
 
-    port = options.port or _free_port()
+    port = options.port or free_port()
     endpoint = f"http://127.0.0.1:{port}"
     try:
         result.stages.append(_stage("serve", announce, logs, [
@@ -190,12 +189,6 @@ def _stop_server(announce: Announce) -> None:
     if any(record.name == SERVER_NAME for record in registry.servers()):
         announce(f"spec-tod serve stop {SERVER_NAME}")
         stop(SERVER_NAME)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _count_lines(path: Path) -> int:

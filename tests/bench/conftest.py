@@ -4,7 +4,6 @@ a runner for the ``spec-tod`` command as a separate process."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from spec_tod.serve.health import wait_until_healthy
-from spec_tod.serve.local import start_process, transformers_cli
+from spec_tod.serve.engines import Launch, engine
+from spec_tod.serve.local import free_port, start_process, transformers_cli
 from spec_tod.settings import REPO_ROOT
 from tests.bench.scripted_server import ScriptedServer
 
@@ -46,21 +46,13 @@ def scripted_server() -> Iterator[ScriptedServer]:
         yield server
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def transformers_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``transformers serve`` on the tiny Llama (CPU, float32); its base URL. Stopped by its PID at the end."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "transformers-serve.log"
-    argv = [
-        transformers_cli(), "serve", str(tiny_model_dir),
-        "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--dtype", "float32",
-    ]  # fmt: skip
+    launch = Launch(model=str(tiny_model_dir), served_model=str(tiny_model_dir), bind_host="127.0.0.1", port=port, dtype="float32")
+    argv = [transformers_cli(), *engine("transformers").build_arguments(launch)]
     server = start_process(argv, log, "transformers serve (tiny model)", offline=True)
     url = f"http://127.0.0.1:{port}"
     try:

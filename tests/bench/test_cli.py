@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from spec_tod.bench.runner import BenchOptions, run_bench
+from spec_tod.serve.local import free_port
 from tests.bench.conftest import bench, spec_tod_command
 from tests.bench.scripted_server import ScriptedServer
 
@@ -92,9 +92,7 @@ def test_e2e_bench_against_transformers_serve_on_the_tiny_model(
 
 
 def test_an_unreachable_server_fails_the_run_with_the_reason(tmp_path: Path, data_dir: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    url = f"http://127.0.0.1:{free_port()}"
     run_dir = tmp_path / "run"
     result = bench("--endpoint", url, "--template", "llama3", "--limit-dialogues", "1", "--max-retries", "0",
                    "--data-dir", str(data_dir), "--run-dir", str(run_dir))  # fmt: skip

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
+from spec_tod.serve.local import free_port
 from tests.bench.conftest import bench, spec_tod_command
 from tests.bench.scripted_server import ScriptedServer
 
 
 def _closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def test_an_explicit_exit_status_reaches_the_shell(tmp_path: Path, data_dir: Path) -> None:
