@@ -26,6 +26,7 @@ from pathlib import Path
 from spec_tod.errors import SpecTodError
 from spec_tod.quickstart.data import resolve_data_dir
 from spec_tod.serve import registry
+from spec_tod.serve.local import free_port
 from spec_tod.settings import state_dir
 
 MARKER = ".spec-tod-quickstart"
