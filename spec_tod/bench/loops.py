@@ -2,29 +2,24 @@
 
 End-to-end turn *t* (turns of a dialogue run in order):
 
-1. DST call: the DST prompt with the model's own earlier calls and delexicalised responses as
-   history, prefilled up to the function name. The output is read with the tasks layer's parser;
-   the function name gives the turn's domain, the arguments are validated against the function
-   (:func:`spec_tod.tasks.prompts.arguments_to_state`; dropped arguments are recorded as problems)
-   and become that domain's state (a call carries the domain's cumulative state, as in training).
-2. Database: the venues matching the new state of that domain, counted as the training data counts
-   them (:func:`spec_tod.data.readers.mwz_turns.db_count`).
-3. Response call: the end-to-end prompt with the current call (when the state changed) and the
-   observation, prefilled with ``Action:``; the output splits into the action and the delexicalised
-   response.
+1. DST call: the DST prompt with the model's own earlier calls (:mod:`spec_tod.bench.prompts`);
+   the model writes the whole function message: calls, or the no-call text. Each call's arguments
+   are validated against its function (dropped arguments are recorded as problems) and become its
+   domain's state (a call carries the domain's cumulative state, as in training).
+2. Database: the venues matching the state of the last call's domain
+   (:func:`spec_tod.tasks.layout.observation`, the function the training data uses).
+3. Response call: the end-to-end prompt with this turn's function message and observation; the
+   model writes the assistant message, ``Action: {...}`` and the delexicalised response.
 
 DST turn: one DST call with the gold history (independent of the other turns); states are added
 up after the calls (:func:`replay`), so concurrency cannot change them.
 
-Outputs that do not parse never stop a run. A call that cannot be read at all sets
-``parse_failed``: its fallbacks are the previous turn's domain (``general`` in DST mode) with no
-state change, and for the response the whole generated text with no action. Every problem is listed
-in the record. A request that still fails after the client's retries makes the turn ``failed``
-(with the error); in end-to-end mode the dialogue's later turns are not run, since their prompts
-need that turn's output. Rerunning the command retries a failed turn and continues the dialogue.
-
-A state update that is empty (a call with no valid arguments) changes nothing: training never shows
-an empty call, and dropping a domain's state on one would lose it.
+Outputs that do not parse never stop a run. A function message that cannot be read sets
+``parse_failed`` and changes no state; a response without an action keeps the whole text as the
+response. Every problem is listed in the record. A request that still fails after the client's
+retries, or a prompt that cannot fit the server's context, makes the turn ``failed`` (with the
+reason); in end-to-end mode the dialogue's later turns are not run, since their prompts need that
+turn's output. Rerunning the command retries a failed turn and continues the dialogue.
 """
 
 from __future__ import annotations
@@ -34,99 +29,92 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from spec_tod.bench.client import Completion, CompletionClient, GenerationParams, RequestFailed
-from spec_tod.bench.prompts import ACTION_PREFILL, CALL_PREFILL, DialoguePrompts, HistoryTurn, Message
+from spec_tod.bench.prompts import DialoguePrompts, Prompt
 from spec_tod.bench.store import CallRecord, TurnRecord
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import BeliefState
 from spec_tod.data.readers.mwz_turns import db_count
-from spec_tod.tasks.prompts import (
-    arguments_to_state,
-    format_e2e_response,
-    format_function_call,
-    function_domain,
-    observation_text,
-    parse_e2e_response,
-    parse_function_call,
-    state_to_arguments,
-)
+from spec_tod.tasks.layout import TurnText, apply_calls, normalised_calls, observation
+from spec_tod.tasks.prompts import format_calls, format_e2e_response, parse_calls, parse_e2e_response
 
 NO_DOMAIN = "general"
 
-Render = Callable[[Sequence[Message], Message], str]
-"""Messages plus the prefill message -> the raw prompt string."""
+Render = Callable[[Prompt, int], str]
+"""A prompt and the tokens it may generate -> the raw prompt string; raises :class:`PromptTooLong`."""
+
+
+class PromptTooLong(Exception):
+    """The prompt plus its new tokens exceed the server's context; the message says by how much."""
+
+
+Updates = dict[str, dict[str, str]]
+"""The validated state of each domain a turn called, in call order."""
 
 
 @dataclass
 class StateTracker:
-    """The running belief state of one dialogue and the domain of its last readable call."""
+    """The running belief state of one dialogue and the domain of its last call."""
 
     state: BeliefState = field(default_factory=dict)
     domain: str = NO_DOMAIN
 
-    def apply(self, domain: str, update: dict[str, str] | None) -> bool:
-        """Apply one turn's call; True when it changed the state (the turn "called" its function)."""
-        if update is None:
-            return False
-        self.domain = domain
-        if not update or update == self.state.get(domain):
-            return False
-        self.state = {**self.state, domain: dict(update)}
-        return True
+    def apply(self, updates: Updates | None) -> None:
+        """Apply one turn's calls (``None``: unreadable, ``{}``: no call; both change nothing)."""
+        if updates:
+            self.state = {**self.state, **{domain: dict(update) for domain, update in updates.items()}}
+            self.domain = next(reversed(updates))
 
 
-def replay(records: Sequence[TurnRecord]) -> list[tuple[BeliefState, bool]]:
-    """``(state after the turn, whether the turn changed it)`` for each of a dialogue's records in order."""
+def replay(records: Sequence[TurnRecord]) -> list[BeliefState]:
+    """The state after each of a dialogue's records, in order."""
     tracker = StateTracker()
-    steps = []
+    states = []
     for record in records:
-        changed = tracker.apply(record.domain, record.update)
-        steps.append((tracker.state, changed))
-    return steps
+        tracker.apply(record.updates)
+        states.append(tracker.state)
+    return states
 
 
-def _call_message(prompts: DialoguePrompts, domain: str, state: dict[str, str], called: bool) -> str | None:
-    """The ``function`` message of a turn that changed ``domain``'s state to ``state``; ``None`` otherwise."""
-    function = prompts.function(domain)
-    if not called or function is None:
-        return None
-    return format_function_call(function["name"], state_to_arguments(domain, state, function))
+def history_turn(prompts: DialoguePrompts, record: TurnRecord, state: BeliefState) -> TurnText:
+    """How a finished end-to-end turn appears in later prompts; ``state`` is the state after it.
 
-
-def history_turn(prompts: DialoguePrompts, record: TurnRecord, called: bool) -> HistoryTurn:
-    """How a finished end-to-end turn appears in the prompts of later turns."""
-    call = _call_message(prompts, record.domain, record.update or {}, called)
+    Calls are shown as the training data writes them (so a call equal to its target shows exactly
+    the target); the reply is the parsed action and response, or the model's own words when no
+    action could be read.
+    """
+    domains = list(record.updates or {})
+    call = format_calls(normalised_calls(state, domains, prompts.functions))
     if record.acts is not None:
         reply = format_e2e_response(record.acts, record.response)
-    else:  # the model's own words, as it wrote them after the prefill
-        reply = ACTION_PREFILL[1] + next((c.text for c in record.calls if c.kind == "response"), "")
-    return HistoryTurn(
+    else:
+        reply = next((c.text for c in record.calls if c.kind == "response"), "")
+    return TurnText(
         user=prompts.dialogue.turns[record.turn].user,
         call=call,
-        observation=observation_text(record.domain, record.db_count, called),
-        dst_reply=record.response,
-        e2e_reply=reply,
+        observation=observation(domains[-1] if domains else None, record.db_count),
+        reply=reply,
     )
 
 
 @dataclass
 class _CallReading:
-    domain: str
-    update: dict[str, str] | None
+    updates: Updates | None
     problems: list[str]
-    unreadable: bool
 
 
-def _read_call(prompts: DialoguePrompts, text: str, fallback_domain: str) -> _CallReading:
-    parsed = parse_function_call(text, CALL_PREFILL[1])
-    if parsed is None:
-        return _CallReading(fallback_domain, None, ["dst: no function call could be read"], True)
-    name, arguments = parsed
-    domain = function_domain(name)
-    function = prompts.function(domain) if domain is not None else None
-    if function is None:
-        return _CallReading(fallback_domain, None, [f"dst: {name!r} is not one of the offered functions"], True)
-    update, problems = arguments_to_state(domain, arguments, function)
-    return _CallReading(domain, update, [f"dst: {problem}" for problem in problems], False)
+def _read_calls(prompts: DialoguePrompts, text: str) -> _CallReading:
+    calls = parse_calls(text)
+    if calls is None:
+        return _CallReading(None, ["dst: no function call could be read"])
+    updates: Updates = {}
+    problems: list[str] = []
+    for call in calls:
+        state, domain, found = apply_calls({}, [call], prompts.functions)
+        problems += [f"dst: {problem}" for problem in found]
+        if domain is not None:
+            updates.pop(domain, None)  # a later call of the same domain wins, and moves last
+            updates[domain] = state[domain]
+    return _CallReading(updates, problems)
 
 
 def _call_record(kind: str, completion: Completion) -> CallRecord:
@@ -142,7 +130,9 @@ def _call_record(kind: str, completion: Completion) -> CallRecord:
     )
 
 
-def _failure(error: RequestFailed) -> str:
+def _failure(error: RequestFailed | PromptTooLong) -> str:
+    if isinstance(error, PromptTooLong):
+        return str(error)
     status = f"HTTP {error.last_status}" if error.last_status else "no answer"
     return f"request failed after {error.attempts} attempt(s): {status}: {error.last_error}"
 
@@ -161,46 +151,47 @@ class TurnRunner:
     async def dst_turn(self, prompts: DialoguePrompts, turn: int) -> TurnRecord:
         """One DST-only turn: gold history, one call."""
         started = time.time()
-        prompt = self.render(prompts.dst_messages(turn, None), CALL_PREFILL)
         try:
-            completion = await self.client.complete(prompt, self.dst_params)
-        except RequestFailed as error:
+            text = self.render(prompts.dst_prompt(turn), self.dst_params.max_new_tokens)
+            completion = await self.client.complete(text, self.dst_params)
+        except (RequestFailed, PromptTooLong) as error:
             return self._record(prompts, turn, started, status="failed", error=_failure(error))
-        reading = _read_call(prompts, completion.text, NO_DOMAIN)
+        reading = _read_calls(prompts, completion.text)
         return self._record(
             prompts,
             turn,
             started,
             status="done",
-            domain=reading.domain,
-            update=reading.update,
+            domain=next(reversed(reading.updates)) if reading.updates else NO_DOMAIN,
+            updates=reading.updates,
             problems=reading.problems,
-            parse_failed=reading.unreadable,
+            parse_failed=reading.updates is None,
             calls=[_call_record("dst", completion)],
         )
 
     async def e2e_turn(
-        self, prompts: DialoguePrompts, turn: int, history: Sequence[HistoryTurn], tracker: StateTracker
+        self, prompts: DialoguePrompts, turn: int, history: Sequence[TurnText], tracker: StateTracker
     ) -> TurnRecord:
         """One end-to-end turn; ``tracker`` holds the state after the earlier turns (read, not changed)."""
         started = time.time()
         calls: list[CallRecord] = []
         try:
-            prompt = self.render(prompts.dst_messages(turn, history), CALL_PREFILL)
-            dst = await self.client.complete(prompt, self.dst_params)
+            text = self.render(prompts.dst_prompt(turn, [t.call for t in history[:turn]]), self.dst_params.max_new_tokens)
+            dst = await self.client.complete(text, self.dst_params)
             calls.append(_call_record("dst", dst))
-            reading = _read_call(prompts, dst.text, tracker.domain)
+            reading = _read_calls(prompts, dst.text)
             after = StateTracker(dict(tracker.state), tracker.domain)
-            called = after.apply(reading.domain, reading.update)
-            count = db_count(self.database, reading.domain, after.state)
-            call = _call_message(prompts, reading.domain, after.state.get(reading.domain, {}), called)
-            observation = observation_text(reading.domain, count, called)
-            prompt = self.render(prompts.response_messages(turn, history, call, observation), ACTION_PREFILL)
-            answer = await self.client.complete(prompt, self.response_params)
+            after.apply(reading.updates)
+            domains = list(reading.updates or {})
+            count = db_count(self.database, domains[-1], after.state) if domains else None
+            observed = observation(domains[-1] if domains else None, count)
+            call = format_calls(normalised_calls(after.state, domains, prompts.functions))
+            text = self.render(prompts.response_prompt(turn, history, call, observed), self.response_params.max_new_tokens)
+            answer = await self.client.complete(text, self.response_params)
             calls.append(_call_record("response", answer))
-        except RequestFailed as error:
+        except (RequestFailed, PromptTooLong) as error:
             return self._record(prompts, turn, started, status="failed", error=_failure(error), calls=calls)
-        acts, response = parse_e2e_response(ACTION_PREFILL[1] + answer.text)
+        acts, response = parse_e2e_response(answer.text)
         problems = list(reading.problems)
         if acts is None:
             problems.append("response: no action JSON after 'Action:'")
@@ -211,13 +202,13 @@ class TurnRunner:
             turn,
             started,
             status="done",
-            domain=reading.domain,
-            update=reading.update,
+            domain=after.domain,
+            updates=reading.updates,
             db_count=count,
             acts=acts,
             response=response,
             problems=problems,
-            parse_failed=reading.unreadable or acts is None,
+            parse_failed=reading.updates is None or acts is None,
             calls=calls,
         )
 

@@ -3,8 +3,9 @@
 * ``predictions.json``: the interchange format (evaluation.md, section 1), one entry per system turn
   of every dialogue in dataset order: ``response`` (the delexicalised response; empty in DST mode and
   for turns that failed or were skipped), ``state`` (the predicted state after the turn, carried over
-  unchanged through failed and skipped turns) and ``active_domains`` (the domain of the turn's
-  readable call; none for failed and skipped turns). Only model outputs go in, no timings, so an
+  unchanged through failed and skipped turns, without ``dontcare`` slots: the standardized
+  evaluator's gold states have none, and the release's DST score ignored predicted ones) and
+  ``active_domains`` (the domain of the dialogue's last call so far, none before the first). Only model outputs go in, no timings, so an
   interrupted and resumed run writes the same bytes as an uninterrupted one.
 * ``generations.json``: per dialogue and turn, the status, the raw generated texts, the parse
   problems and the request error of failed turns.
@@ -37,7 +38,7 @@ from spec_tod.data.dialogue import Dialogue
 from spec_tod.fileio import write_json
 from spec_tod.score.evaluate import score_predictions
 from spec_tod.score.predictions import PREDICTIONS_FILE
-from spec_tod.score.references import interchange_id
+from spec_tod.score.references import interchange_id, without_dontcare
 
 GENERATIONS_FILE = "generations.json"
 SCORES_FILE = "scores.json"
@@ -82,10 +83,10 @@ def build_predictions(
             record = records.get((dialogue.id, turn))
             done = statuses[dialogue.id, turn] == "done" and record is not None
             if done:
-                tracker.apply(record.domain, record.update)
-            active = [record.domain] if done and record.update is not None and record.domain != NO_DOMAIN else []
+                tracker.apply(record.updates)
+            active = [tracker.domain] if tracker.domain != NO_DOMAIN else []
             turns.append(
-                {"response": record.response if done else "", "state": tracker.state, "active_domains": active}
+                {"response": record.response if done else "", "state": without_dontcare(tracker.state), "active_domains": active}
             )
         predictions[interchange_id(dialogue.id)] = turns
     return predictions

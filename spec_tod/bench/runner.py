@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from spec_tod.bench.chat_template import ChatTemplate, load_chat_template
+from spec_tod.chat.template import ChatTemplate, load_chat_template
 from spec_tod.bench.client import CompletionClient, GenerationParams
 from spec_tod.bench.config import (
     CallSettings,
@@ -29,9 +29,10 @@ from spec_tod.bench.config import (
     read_config,
     text_fingerprint,
 )
-from spec_tod.bench.loops import Render, StateTracker, TurnRunner, history_turn
+from spec_tod.bench.loops import StateTracker, TurnRunner, history_turn
 from spec_tod.bench.outputs import SERVER_INFO_FILE, RunOutputs, finalize, missing_turns
-from spec_tod.bench.prompts import DialoguePrompts, Message, dialogue_prompts
+from spec_tod.bench.prompts import DialoguePrompts, dialogue_prompts
+from spec_tod.bench.render import PromptRenderer, model_context, server_context, tokenizer_encoder
 from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
 from spec_tod.bench.store import ShardWriter, TurnRecord, load_records, shard_path, write_records
 from spec_tod.data.database import VenueDatabase
@@ -66,7 +67,9 @@ class BenchOptions:
     shard: int | None = None
     concurrency: int | None = None
     limit_dialogues: int | None = None
-    seed: int = 0
+    seed: int = 42
+    max_model_len: int | None = None
+    """The server's context in tokens; ``None``: from the server (TGI ``/info``), else the model's config."""
     dst: CallSettings = field(default_factory=lambda: CallSettings(max_new_tokens=128))
     response: CallSettings = field(default_factory=lambda: CallSettings(max_new_tokens=192))
     timeout_s: float = 120.0
@@ -103,16 +106,6 @@ def _load_split(dataset: str, data_dir: Path, split: str) -> tuple[tuple[Dialogu
 def template_fingerprint(template: ChatTemplate) -> str:
     """SHA-256 of the template source, its special tokens and its stop strings."""
     return text_fingerprint(template.source, json.dumps(template.special_tokens, sort_keys=True), *template.stop_strings)
-
-
-def prompt_renderer(template: ChatTemplate) -> Render:
-    """``(messages, prefill) -> prompt`` for the turn loops, which keep messages as ``(role, content)`` pairs."""
-
-    def render(messages: Sequence[Message], prefill: Message) -> str:
-        rendered = [{"role": role, "content": content} for role, content in messages]
-        return template.render(rendered, {"role": prefill[0], "content": prefill[1]}).text
-
-    return render
 
 
 def build_config(options: BenchOptions, inputs: Inputs, template: ChatTemplate) -> RunConfig:
@@ -201,6 +194,12 @@ class _Session:
             "server_info": self.server_info,
         }
 
+    def _renderer(self) -> PromptRenderer:
+        model_dir = self.options.model_dir
+        encode = tokenizer_encoder(model_dir) if model_dir is not None else None
+        limit = self.options.max_model_len or server_context(self.server_info) or model_context(model_dir)
+        return PromptRenderer(self.template, encode, limit)
+
     async def _concurrency(self) -> int:
         if self.options.concurrency is not None:
             return self.options.concurrency
@@ -231,7 +230,7 @@ class _Session:
                 write_json(self.options.run_dir / SERVER_INFO_FILE, self.server_info)
             turns = TurnRunner(
                 client=client,
-                render=prompt_renderer(self.template),
+                render=self._renderer(),
                 dst_params=_params(self.config.dst, self.template.stop_strings, self.config.seed),
                 response_params=_params(self.config.response, self.template.stop_strings, self.config.seed),
                 database=self.inputs.database,
@@ -298,7 +297,10 @@ def _e2e_unit(
 ):
     async def run() -> None:
         tracker = StateTracker()
-        history = [history_turn(prompts, record, tracker.apply(record.domain, record.update)) for record in done]
+        history = []
+        for record in done:
+            tracker.apply(record.updates)
+            history.append(history_turn(prompts, record, tracker.state))
         total = len(prompts.dialogue.turns)
         for turn in range(len(done), total):
             record = await turns.e2e_turn(prompts, turn, history, tracker)
@@ -306,7 +308,8 @@ def _e2e_unit(
             if record.status != "done":
                 progress(total - turn)  # the later turns cannot run: skipped until a rerun
                 return
-            history.append(history_turn(prompts, record, tracker.apply(record.domain, record.update)))
+            tracker.apply(record.updates)
+            history.append(history_turn(prompts, record, tracker.state))
             progress(1)
 
     return run

@@ -55,9 +55,10 @@ class TurnRecord(BaseModel):
     turn: int
     status: Literal["done", "failed"]
     domain: str = "general"
-    """The domain the model called a function for (the previous turn's domain if the call did not parse)."""
-    update: dict[str, str] | None = None
-    """The validated state of ``domain`` from this turn's call; ``None`` when the call did not parse."""
+    """The domain of the dialogue's last call so far (end-to-end) or of this turn's last call (DST)."""
+    updates: dict[str, dict[str, str]] | None = None
+    """The validated state of each domain this turn called, in call order; ``{}`` when the model
+    called no function, ``None`` when its function message could not be read."""
     db_count: int | None = None
     acts: dict | None = None
     """The parsed action (end-to-end); ``None`` in DST mode or when it did not parse."""

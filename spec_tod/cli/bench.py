@@ -63,7 +63,16 @@ def run(
     limit_dialogues: int | None = typer.Option(
         None, "--limit-dialogues", min=1, help="Run the first K dialogues of the split only (scored as a subset)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seeds the instruction choice per dialogue (and sampling, if enabled)."),
+    seed: int = typer.Option(
+        42, "--seed",
+        help="Seeds the instruction choice per dialogue (and sampling, if enabled); build-data's --seed gives the "
+        "training records the same instructions.",
+    ),
+    max_model_len: int | None = typer.Option(
+        None, "--max-model-len", min=1,
+        help="The server's context in tokens (prompt + new tokens); longer prompts are not sent. "
+        "Default: the server's own (TGI /info), else max_position_embeddings of --model-dir.",
+    ),
     dst_max_new_tokens: int = typer.Option(128, "--dst-max-new-tokens", min=1, help="Token limit of the DST call."),
     response_max_new_tokens: int = typer.Option(
         192, "--response-max-new-tokens", min=1, help="Token limit of the response call (action + response)."
@@ -108,6 +117,7 @@ def run(
         concurrency=concurrency,
         limit_dialogues=limit_dialogues,
         seed=seed,
+        max_model_len=max_model_len,
         dst=CallSettings(max_new_tokens=dst_max_new_tokens, **sampling),
         response=CallSettings(max_new_tokens=response_max_new_tokens, **sampling),
         timeout_s=timeout,

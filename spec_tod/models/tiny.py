@@ -11,6 +11,12 @@ from pathlib import Path
 
 from spec_tod.models.chat_template import LLAMA3_CHAT_TEMPLATE, LLAMA3_SPECIAL_TOKENS
 
+LLAMA3_SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+    r"\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+"""Llama 3's pre-tokenizer split pattern (Meta's tokenizer, facts only)."""
+
 # Enough variety for BPE to reach a few thousand merges even when the caller passes little text.
 _FALLBACK_TEXT = (
     "i would like a cheap restaurant in the west part of town . what type of food would you like ?",
@@ -37,14 +43,21 @@ def build_tiny_model(
     weights are random but seeded, so the same call writes the same model.
     """
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # Llama 3's pre-tokenization: runs of newlines are one piece whatever follows, so a prompt that
+    # ends after "\n\n" splits there exactly as the training text does.
+    bpe.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(LLAMA3_SPLIT_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -53,6 +66,12 @@ def build_tiny_model(
         show_progress=False,
     )
     bpe.train_from_iterator([*_FALLBACK_TEXT, *texts], trainer=trainer)
+    # Like Llama 3's tokenizer, plain encoding adds the BOS token (servers then see one more BOS
+    # than a rendered chat template holds, unless the client removes it).
+    bos = LLAMA3_SPECIAL_TOKENS[0]
+    bpe.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", pair=f"{bos} $A $B", special_tokens=[(bos, bpe.token_to_id(bos))]
+    )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe,
         bos_token="<|begin_of_text|>",

@@ -68,13 +68,22 @@ def reference_response(system_delex: str) -> str:
     return normalise_response(evaluator_delex(system_delex))
 
 
-def raw_gold_state(belief_state: BeliefState) -> BeliefState:
-    """The turn's state without don't-care slots and then without empty domains, not yet normalised."""
+def without_dontcare(state: BeliefState) -> BeliefState:
+    """``state`` without don't-care slots and then without empty domains.
+
+    The standardized evaluator's gold states have no ``dontcare`` (so a predicted one is a false
+    positive); bench predictions drop them the same way, as the release's DST scoring did
+    (``ignore_dontcare_in_pred``)."""
     kept = {
         domain: {slot: value for slot, value in slots.items() if value != DONTCARE}
-        for domain, slots in belief_state.items()
+        for domain, slots in state.items()
     }
     return {domain: slots for domain, slots in kept.items() if slots}
+
+
+def raw_gold_state(belief_state: BeliefState) -> BeliefState:
+    """The turn's state without don't-care slots and then without empty domains, not yet normalised."""
+    return without_dontcare(belief_state)
 
 
 def gold_state(belief_state: BeliefState) -> dict[str, dict[str, str]]:

@@ -1,8 +1,9 @@
 """Building one instruction data set: read a split, choose dialogues, write records and a manifest.
 
 ``build_data`` is what ``spec-tod build-data`` runs. Randomness comes from one
-``random.Random(seed)`` used in a fixed order (the fraction, the per-domain cap, then one
-instruction draw per kept dialogue in dialogue order), and every output is a pure function of the
+``random.Random(seed)`` used in a fixed order (the fraction, then the per-domain cap) and, for the
+instruction paraphrases, from each dialogue's own ``random.Random(f"{seed}:{dialogue id}")`` (the
+generator inference draws from, :mod:`spec_tod.tasks.layout`), and every output is a pure function of the
 inputs and options, so the same command writes byte-identical files. Everything is validated and
 built in memory before the first file is written; each file is written to a temporary file and
 renamed, so a failed build leaves no partial output.
@@ -25,7 +26,7 @@ from typing import Protocol
 
 from spec_tod import __version__
 from spec_tod.data.dialogue import Dialogue
-from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_dialogues
+from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_database, load_dialogues
 from spec_tod.data.schema import load_schema
 from spec_tod.errors import SpecTodError
 from spec_tod.tasks.functions import is_multiwoz_domain, multiwoz_rules
@@ -132,12 +133,13 @@ def build_data(
     chosen = sample_fraction(loaded.dialogues, options.fraction, rng)
     if options.max_per_domain is not None:
         chosen = cap_per_domain(chosen, options.max_per_domain, rng, _capped_domains)
+    database = load_database(find_db_dir(options.data_dir, options.db_dir)) if options.task == "e2e" else None
 
     if progress:
         progress.stage(f"building {options.task} records", len(chosen))
     records: list[Record] = []
     for dialogue in chosen:
-        records.append(build_record(dialogue, options.task, schema, rng))
+        records.append(build_record(dialogue, options.task, schema, options.seed, database))
         if progress:
             progress.advance()
 
@@ -183,10 +185,11 @@ def build_data(
     manifest_file = options.out / f"{stem}.manifest.json"
     hf_folder = options.out / f"{stem}.hf" if options.hf_dataset else None
     try:
-        digest = write_lines(data_file, (jsonl_line(record.id, record.messages, options.layout) for record in records))
+        lines = (jsonl_line(record.id, record.messages, record.weights, options.layout) for record in records)
+        digest = write_lines(data_file, lines)
         manifest.outputs.append(FileEntry(path=str(data_file.resolve()), sha256=digest))
         if hf_folder is not None:
-            save_hf_dataset(hf_folder, [record.id for record in records], [record.messages for record in records])
+            save_hf_dataset(hf_folder, [r.id for r in records], [r.messages for r in records], [r.weights for r in records])
         write_manifest(manifest_file, manifest)
     except OSError as exc:
         raise SpecTodError(f"{options.out}: cannot write the outputs ({exc}); pass a writable --out folder") from None

@@ -39,7 +39,7 @@ class TokenCounter:
 
     def __init__(self, tokenizer_dir: Path | None = None) -> None:
         self.tokenizer_dir = tokenizer_dir
-        self._tokenizer = _load_tokenizer(tokenizer_dir) if tokenizer_dir is not None else None
+        self._tokenizer = load_tokenizer(tokenizer_dir) if tokenizer_dir is not None else None
 
     @property
     def method(self) -> str:
@@ -66,7 +66,7 @@ class TokenCounter:
         return totals
 
 
-def _load_tokenizer(path: Path):
+def load_tokenizer(path: Path):
     if not path.is_dir():
         raise SpecTodError(f"{path}: tokenizer folder not found; pass the folder of a local model (--tokenizer)")
     if (path / "tokenizer.json").is_file():

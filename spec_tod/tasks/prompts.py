@@ -5,8 +5,10 @@ with these functions, so that what a model is trained on is exactly what it is a
 (the release let the two drift apart; reference, section 9.6). Formats, reference sections 2-4:
 
 * system: instruction (+ the three notes for DST) + ``"\\n\\n"`` + the function block;
-* function: ``<function_call>{"function": name, "arguments": {...}}</function_call>``, the JSON
-  written by ``json.dumps`` (no space after the opening tag, unlike the release's inference prefill);
+* function: one ``<function_call>{"function": name, "arguments": {...}}</function_call>`` per domain
+  whose state the turn changed (the turn's own domain last), the JSON written by ``json.dumps``; or,
+  when the turn changed no state, :data:`NO_FUNCTION_CALL` (every turn has a function message, so the
+  model learns when not to call);
 * observation: ``There are {N} entities match`` / ``Do not need to call function``;
 * assistant (end-to-end): ``Action: {"[domain]": {"[act]": [slots]}}`` + newline + delexicalised text,
   the action encoded once (the release's inference history encoded it twice).
@@ -34,8 +36,10 @@ __all__ = [
     "render_functions",
     "dst_system_prompt",
     "e2e_system_prompt",
+    "NO_FUNCTION_CALL",
     "format_function_call",
-    "function_call_prefill",
+    "format_calls",
+    "parse_calls",
     "parse_function_call",
     "observation_text",
     "action_dict",
@@ -51,6 +55,8 @@ FUNCTION_CALL_OPEN = "<function_call>"
 FUNCTION_CALL_CLOSE = "</function_call>"
 ACTION_PREFIX = "Action: "
 NO_CALL_OBSERVATION = "Do not need to call function"
+NO_FUNCTION_CALL = FUNCTION_CALL_OPEN + "none" + FUNCTION_CALL_CLOSE
+"""The function message of a turn that changes no state."""
 
 _DECODER = json.JSONDecoder()
 
@@ -83,19 +89,37 @@ def format_function_call(function_name: str, arguments: dict) -> str:
     return FUNCTION_CALL_OPEN + body + FUNCTION_CALL_CLOSE
 
 
-def function_call_prefill(function_name: str) -> str:
-    """The start of a function message up to its arguments; an exact prefix of :func:`format_function_call`."""
-    return FUNCTION_CALL_OPEN + json.dumps({"function": function_name}, ensure_ascii=False)[:-1] + ', "arguments": '
+def format_calls(calls: Sequence[tuple[str, dict]]) -> str:
+    """A turn's function message: its ``(function name, arguments)`` calls in order, or :data:`NO_FUNCTION_CALL`."""
+    if not calls:
+        return NO_FUNCTION_CALL
+    return "".join(format_function_call(name, arguments) for name, arguments in calls)
 
 
-def parse_function_call(text: str, prefill: str = "") -> tuple[str, dict] | None:
+def parse_calls(text: str) -> list[tuple[str, dict]] | None:
+    """The calls of a generated function message: ``[]`` for :data:`NO_FUNCTION_CALL`, ``None`` if unreadable.
+
+    Each ``<function_call>...</function_call>`` block is read with :func:`parse_function_call`; a
+    text without the tags is read as one call. Blocks that cannot be read are skipped as long as
+    one can; ``none`` in place of the JSON is the explicit no-call.
+    """
+    text = text.strip()
+    if text == NO_FUNCTION_CALL or text.lower() in ("none", FUNCTION_CALL_OPEN + "none"):
+        return []
+    blocks = [block for block in text.split(FUNCTION_CALL_OPEN) if block.strip()]
+    if len(blocks) <= 1:
+        call = parse_function_call(text)
+        return [call] if call is not None else None
+    calls = [call for block in blocks if (call := parse_function_call(FUNCTION_CALL_OPEN + block)) is not None]
+    return calls or None
+
+
+def parse_function_call(text: str) -> tuple[str, dict] | None:
     """``(function name, arguments)`` from generated text, ``None`` if no call can be read.
 
-    ``prefill`` is what the prompt already contained (e.g. :func:`function_call_prefill`); the text is
-    read as ``prefill + text``. The JSON between the tags is tried first, then the first parseable
-    ``{...}`` anywhere; each time with one closing brace added if generation stopped just before it.
+    The JSON between the tags is tried first, then the first parseable ``{...}`` anywhere; each time
+    with one closing brace added if generation stopped just before it.
     """
-    text = prefill + text
     start = text.find(FUNCTION_CALL_OPEN)
     body = text[start + len(FUNCTION_CALL_OPEN) :] if start >= 0 else text
     end = body.find(FUNCTION_CALL_CLOSE)

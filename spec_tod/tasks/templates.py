@@ -19,21 +19,21 @@ from spec_tod.settings import REPO_ROOT
 TEMPLATES_DIR = REPO_ROOT / "templates"
 
 
-def _indent4(value: Any) -> str:
+def _json_line(value: Any) -> str:
     # ensure_ascii=False: SGD names and values reach the model as written, not as \u escapes.
-    return json.dumps(value, indent=4, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
 
 
 @cache
 def jinja_template(name: str) -> jinja2.Template:
-    """A template from ``templates/``, rendered without HTML escaping and with the ``json_indent4`` filter."""
+    """A template from ``templates/``, rendered without HTML escaping and with the ``json_line`` filter."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
     )
-    env.filters["json_indent4"] = _indent4
+    env.filters["json_line"] = _json_line
     try:
         return env.get_template(name)
     except jinja2.TemplateNotFound:

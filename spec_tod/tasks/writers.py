@@ -28,12 +28,30 @@ Layout = Literal["sharegpt", "messages"]
 LAYOUTS: tuple[Layout, ...] = ("sharegpt", "messages")
 
 
-def jsonl_line(record_id: str, messages: Sequence[tuple[str, str]], layout: Layout) -> str:
+WEIGHT_FIELD = "weight"
+"""Each message's training weight (1: trained on, 0: context), OpenAI's fine-tuning field name."""
+
+
+def sharegpt_messages(messages: Sequence[tuple[str, str]], weights: Sequence[int]) -> list[dict]:
+    """ShareGPT ``{"from", "value", "weight"}`` messages."""
+    return [
+        {"from": role, "value": text, WEIGHT_FIELD: weight}
+        for (role, text), weight in zip(messages, weights, strict=True)
+    ]
+
+
+def jsonl_line(record_id: str, messages: Sequence[tuple[str, str]], weights: Sequence[int], layout: Layout) -> str:
     """One record as a JSON line (no newline) in ``layout``."""
     if layout == "sharegpt":
-        row = {"id": record_id, "conversations": [{"from": role, "value": text} for role, text in messages]}
+        row = {"id": record_id, "conversations": sharegpt_messages(messages, weights)}
     else:
-        row = {"id": record_id, "messages": [{"role": role, "content": text} for role, text in messages]}
+        row = {
+            "id": record_id,
+            "messages": [
+                {"role": role, "content": text, WEIGHT_FIELD: weight}
+                for (role, text), weight in zip(messages, weights, strict=True)
+            ],
+        }
     return json.dumps(row, ensure_ascii=False)
 
 
@@ -102,7 +120,12 @@ def write_manifest(path: Path, manifest: Manifest) -> None:
     write_text(path, json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
 
 
-def save_hf_dataset(path: Path, record_ids: Sequence[str], conversations: Sequence[Sequence[tuple[str, str]]]) -> None:
+def save_hf_dataset(
+    path: Path,
+    record_ids: Sequence[str],
+    conversations: Sequence[Sequence[tuple[str, str]]],
+    weights: Sequence[Sequence[int]],
+) -> None:
     """Save the records as a Hugging Face ``datasets`` folder (``load_from_disk``; ``push_to_hub`` from there).
 
     Columns ``id`` and ``conversations`` (ShareGPT). The folder is written beside ``path`` and renamed
@@ -112,7 +135,7 @@ def save_hf_dataset(path: Path, record_ids: Sequence[str], conversations: Sequen
 
     rows = {
         "id": list(record_ids),
-        "conversations": [[{"from": role, "value": text} for role, text in messages] for messages in conversations],
+        "conversations": [sharegpt_messages(m, w) for m, w in zip(conversations, weights, strict=True)],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))

@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,8 @@ class FakeServer:
     received: list[Received] = field(default_factory=list)
     max_in_flight: int = 0
     url: str = ""
+    answer: Callable[[str], str | None] | None = None
+    """The model: the prompt -> the generated text, or ``None`` to refuse it (HTTP 400); default :func:`echo_text`."""
 
     def __post_init__(self) -> None:
         self._in_flight = 0
@@ -147,7 +150,14 @@ class FakeServer:
             request.transport.abort()
             raise asyncio.CancelledError  # nothing more goes out on this connection
         await asyncio.sleep(fault.seconds if fault is not None and fault.kind == "slow" else self.delay_s)
-        data = json.dumps(_completion(request.path, body)).encode()
+        if self.answer is not None:
+            prompt = body["prompt"] if request.path == "/v1/completions" else body["inputs"]
+            text = self.answer(prompt)
+            if text is None:
+                return web.json_response({"detail": "prompt refused by the stand-in model"}, status=400)
+        else:
+            text = None
+        data = json.dumps(_completion(request.path, body, text)).encode()
         if fault is not None and fault.kind == "truncate":
             response = web.StreamResponse(headers={"Content-Type": "application/json"})
             response.content_length = len(data)
@@ -172,16 +182,16 @@ def echo_text(prompt: str) -> str:
     return f" echo {words[-1] if words else ''}"
 
 
-def _completion(path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _completion(path: str, body: dict[str, Any], answer: str | None = None) -> dict[str, Any]:
     if path == "/v1/completions":
-        text = echo_text(body["prompt"])
+        text = answer if answer is not None else echo_text(body["prompt"])
         return {
             "object": "text_completion",
             "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": len(text.split())},
         }
     stop = body["parameters"].get("stop") or []
-    text = echo_text(body["inputs"]) + (stop[0] if stop else "")  # TGI keeps the stop sequence in the text
+    text = (answer if answer is not None else echo_text(body["inputs"])) + (stop[0] if stop else "")  # TGI keeps the stop sequence in the text
     return {
         "generated_text": text,
         "details": {"finish_reason": "stop_sequence" if stop else "eos_token", "generated_tokens": len(text.split())},

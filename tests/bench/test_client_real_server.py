@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_tod.bench.chat_template import load_chat_template
+from spec_tod.chat.template import load_chat_template
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
 
 pytestmark = pytest.mark.slow

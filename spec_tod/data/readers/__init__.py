@@ -26,7 +26,7 @@ from spec_tod.data.readers.collect import LoadResult, Progress
 from spec_tod.data.readers.locate import SPLITS, find_db_dir, find_schema, multiwoz21_dir, multiwoz22_dir, sgd_dir
 from spec_tod.errors import SpecTodError
 
-__all__ = ["DATASETS", "SPLITS", "LoadResult", "find_db_dir", "find_schema", "load_dialogues"]
+__all__ = ["DATASETS", "SPLITS", "LoadResult", "find_db_dir", "find_schema", "load_database", "load_dialogues"]
 
 DATASETS = ("multiwoz21", "multiwoz22", "sgd")
 
@@ -64,7 +64,7 @@ def load_dialogues(
         folder, reader = multiwoz22_dir(data_dir), multiwoz22
     schema_files = [find_schema(dataset, data_dir, schema_path)] if schema_path else _found_schema(dataset, data_dir)
     db_folder = _db_folder(data_dir, db_dir)
-    db = _load_database(db_folder.resolve()) if db_folder else None
+    db = load_database(db_folder.resolve()) if db_folder else None
     result = reader.read(folder, split, db=db, skip_invalid=skip_invalid, progress=progress)
     db_files = [db_folder / f"{domain}_db.json" for domain in DB_DOMAINS] if db_folder else []
     result.files.extend([*schema_files, *db_files])
@@ -89,7 +89,8 @@ def _db_folder(data_dir: Path, db_dir: Path | None) -> Path | None:
 
 
 @lru_cache(maxsize=2)
-def _load_database(db_dir: Path) -> VenueDatabase:
+def load_database(db_dir: Path) -> VenueDatabase:
+    """The venue database of ``db_dir`` (read once per process)."""
     # Kept between calls: building dev and test reads the same tables, and the database caches
     # its query results, which repeat across splits.
     return VenueDatabase.load(db_dir)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_tod.bench.chat_template import load_chat_template
+from spec_tod.chat.template import load_chat_template
 from spec_tod.errors import SpecTodError
 from spec_tod.models.chat_template import LLAMA3_CHAT_TEMPLATE
 
