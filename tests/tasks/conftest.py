@@ -43,3 +43,11 @@ def word_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("word-tokenizer")
     tokenizer.save(str(folder / "tokenizer.json"))
     return folder
+
+
+@pytest.fixture(scope="session")
+def mwz_db(data_dir: Path):
+    """The MultiWOZ venue database."""
+    from spec_tod.data.readers import find_db_dir, load_database
+
+    return load_database(find_db_dir(data_dir))

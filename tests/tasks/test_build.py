@@ -13,6 +13,7 @@ import pytest
 from spec_tod import __version__
 from spec_tod.errors import SpecTodError
 from spec_tod.tasks.build import BuildOptions, build_data
+from spec_tod.tasks.prompts import parse_calls
 
 TEST_ZIP_SHA256 = "438deb6ff5402cef5ff29cc0d5a10db818c1e9142727c1d631e71b563c66a5b4"
 """sha256 of multiwoz21/test.json.zip, as listed in the data folder's README."""
@@ -54,7 +55,8 @@ def test_full_test_split_counts(data_dir, tmp_path, mwz21_test_split):
     assert (counts.records_written, counts.turns) == (1000, 7372)
     rows = _rows(summary.data_file)
     roles = Counter(turn["from"] for row in rows for turn in row["conversations"])
-    assert roles == {"system": 1000, "user": 7372, "assistant": 7372, "function": counts.function_calls}
+    assert roles == {"system": 1000, "user": 7372, "assistant": 7372, "function": 7372}
+    assert counts.function_calls == 4911  # turns that change some domain's state
     assert summary.data_file.name == "multiwoz21-test-dst.jsonl"
 
 
@@ -92,9 +94,10 @@ def test_sgd_dev_builds_one_record_per_dialogue(data_dir, tmp_path):
     for row in _rows(summary.data_file)[:50]:
         calls = [turn["value"] for turn in row["conversations"] if turn["from"] == "function"]
         system = row["conversations"][0]["value"]
-        for call in calls:
-            name = json.loads(call.removeprefix("<function_call>").removesuffix("</function_call>"))["function"]
-            assert f'"name": "{name}"' in system
+        assert len(calls) == len(row["conversations"]) // 3
+        for message in calls:
+            for name, _ in parse_calls(message) or []:
+                assert f'"name": "{name}"' in system
 
 
 def test_sgd_cap_per_service(data_dir, tmp_path):
@@ -117,7 +120,7 @@ def test_multiwoz22_excerpt_builds(data_dir, tmp_path):
 
 def test_length_filter_drops_and_counts(data_dir, tmp_path, mwz21_test_split):
     full = build_data(_options(data_dir, tmp_path / "a", fraction=0.2), loaded=mwz21_test_split)
-    capped = build_data(_options(data_dir, tmp_path / "b", fraction=0.2, max_tokens=1500), loaded=mwz21_test_split)
+    capped = build_data(_options(data_dir, tmp_path / "b", fraction=0.2, max_tokens=2800), loaded=mwz21_test_split)
     counts = capped.counts
     assert 0 < counts.dropped_by_length < full.counts.records_written
     assert counts.records_written + counts.dropped_by_length == full.counts.records_written

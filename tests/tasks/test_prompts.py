@@ -15,7 +15,9 @@ from spec_tod.tasks.prompts import (
     e2e_system_prompt,
     format_e2e_response,
     format_function_call,
-    function_call_prefill,
+    NO_FUNCTION_CALL,
+    format_calls,
+    parse_calls,
     functions_for,
     observation_text,
     parse_e2e_response,
@@ -39,7 +41,7 @@ def test_function_block_layout(mwz_schema):
     functions = functions_for(mwz_schema, ["hotel", "taxi"])
     expected = (
         "<FUNCTIONS>\n"
-        + "\n".join(f"<FUNCTION>\n{json.dumps(function, indent=4)}\n</FUNCTION>" for function in functions)
+        + "\n".join(f"<FUNCTION>\n{json.dumps(function)}\n</FUNCTION>" for function in functions)
         + "\n</FUNCTIONS>\n\n"
         + CALL_LINE
     )
@@ -72,26 +74,33 @@ def test_system_prompts_are_seeded(mwz_schema):
     assert e2e.split("\n\n<FUNCTIONS>")[0] in e2e_instructions()
 
 
-def test_function_call_round_trip_and_prefill():
+def test_function_call_round_trip():
     call = format_function_call("find_book_hotel", {"stars": "4", "accommodation_type": "guest house"})
     assert call == (
         '<function_call>{"function": "find_book_hotel", "arguments": {"stars": "4", '
         '"accommodation_type": "guest house"}}</function_call>'
     )
-    prefill = function_call_prefill("find_book_hotel")
-    assert call.startswith(prefill)
-    generated = call[len(prefill) :]
-    assert parse_function_call(generated, prefill=prefill) == (
-        "find_book_hotel",
-        {"stars": "4", "accommodation_type": "guest house"},
-    )
     assert parse_function_call(call) == ("find_book_hotel", {"stars": "4", "accommodation_type": "guest house"})
 
 
+def test_function_messages_hold_several_calls_or_none():
+    calls = [("book_taxi", {"departure": "ely"}), ("find_book_hotel", {"area": "east"})]
+    message = format_calls(calls)
+    assert message == (
+        '<function_call>{"function": "book_taxi", "arguments": {"departure": "ely"}}</function_call>'
+        '<function_call>{"function": "find_book_hotel", "arguments": {"area": "east"}}</function_call>'
+    )
+    assert parse_calls(message) == calls
+    assert format_calls([]) == NO_FUNCTION_CALL == "<function_call>none</function_call>"
+    assert parse_calls(NO_FUNCTION_CALL) == [] and parse_calls(" none ") == []
+    assert parse_calls("I cannot help with that") is None
+
+
 def test_function_call_parsing_is_tolerant():
-    prefill = function_call_prefill("book_taxi")
     # Generation stopped before the last brace and the closing tag.
-    assert parse_function_call('{"departure": "ely"}', prefill=prefill) == ("book_taxi", {"departure": "ely"})
+    assert parse_function_call('<function_call>{"function": "book_taxi", "arguments": {"departure": "ely"}') == (
+        "book_taxi", {"departure": "ely"}
+    )
     # Chatter around the JSON.
     text = 'sure: {"function": "find_attraction", "arguments": {"area": "east"}} thanks'
     assert parse_function_call(text) == ("find_attraction", {"area": "east"})

@@ -9,9 +9,8 @@ the system entries) and ``multiwoz_db/restaurant_db.json`` by hand: SNG0073's ta
 
 from __future__ import annotations
 
-import random
-
-from spec_tod.tasks.prompts import functions_for, render_functions
+from spec_tod.tasks.functions import multiwoz_rules
+from spec_tod.tasks.prompts import NO_FUNCTION_CALL, functions_for, render_functions
 from spec_tod.tasks.records import build_record
 
 TAXI_1 = (
@@ -25,11 +24,13 @@ TAXI_2 = (
 
 
 def test_taxi_dialogue_dst(dialogue_by_id, mwz_schema):
-    record = build_record(dialogue_by_id("SNG0073"), "dst", mwz_schema, random.Random(0))
+    record = build_record(dialogue_by_id("SNG0073"), "dst", mwz_schema, 0)
     assert record.id == "SNG0073" and record.turns == 4 and record.function_calls == 2
     role, system = record.messages[0]
     assert role == "system"
-    assert system.endswith("\n\n" + render_functions(functions_for(mwz_schema, ["taxi"])))
+    # Every dialogue is offered the five experiment domains' functions, whatever it is about.
+    assert system.endswith("\n\n" + render_functions(functions_for(mwz_schema, multiwoz_rules().experiment_domains)))
+    assert record.weights == tuple(int(role == "function") for role, _ in record.messages)
     assert record.messages[1:] == (
         ("user", "I would like a taxi from Saint John 's college to Pizza Hut Fen Ditton ."),
         ("function", TAXI_1),
@@ -38,14 +39,17 @@ def test_taxi_dialogue_dst(dialogue_by_id, mwz_schema):
         ("function", TAXI_2),
         ("assistant", "Booking completed ! your taxi will be blue honda Contact number is 07218068540"),
         ("user", "Thank you for all the help ! I appreciate it ."),
+        ("function", NO_FUNCTION_CALL),
         ("assistant", "You are welcome .   Is there anything else I can help you with today ?"),
         ("user", "No , I am all set .   Have a nice day .   Bye ."),
+        ("function", NO_FUNCTION_CALL),
         ("assistant", "you too ! thank you"),
     )
 
 
 def test_taxi_dialogue_e2e(dialogue_by_id, mwz_schema):
-    record = build_record(dialogue_by_id("SNG0073"), "e2e", mwz_schema, random.Random(0))
+    record = build_record(dialogue_by_id("SNG0073"), "e2e", mwz_schema, 0)
+    assert record.weights == tuple(int(role == "assistant") for role, _ in record.messages)
     assert record.messages[1:] == (
         ("user", "I would like a taxi from Saint John 's college to Pizza Hut Fen Ditton ."),
         ("function", TAXI_1),
@@ -64,6 +68,7 @@ def test_taxi_dialogue_e2e(dialogue_by_id, mwz_schema):
             "Booking completed ! your taxi will be [value_car] Contact number is [value_phone]",
         ),
         ("user", "Thank you for all the help ! I appreciate it ."),
+        ("function", NO_FUNCTION_CALL),
         ("observation", "Do not need to call function"),
         (
             "assistant",
@@ -71,13 +76,14 @@ def test_taxi_dialogue_e2e(dialogue_by_id, mwz_schema):
             "You are welcome . Is there anything else I can help you with today ?",
         ),
         ("user", "No , I am all set .   Have a nice day .   Bye ."),
+        ("function", NO_FUNCTION_CALL),
         ("observation", "Do not need to call function"),
         ("assistant", 'Action: {"[general]": {"[bye]": []}}\nyou too ! thank you'),
     )
 
 
-def test_restaurant_dialogue_counts_real_entities(dialogue_by_id, mwz_schema):
-    record = build_record(dialogue_by_id("PMUL2437"), "e2e", mwz_schema, random.Random(0))
+def test_restaurant_dialogue_counts_real_entities(dialogue_by_id, mwz_schema, mwz_db):
+    record = build_record(dialogue_by_id("PMUL2437"), "e2e", mwz_schema, 0, mwz_db)
     assert record.messages[1:5] == (
         ("user", "I want to find a moderately priced restaurant ."),
         ("function", '<function_call>{"function": "find_book_restaurant", "arguments": {"pricerange": "moderate"}}</function_call>'),
@@ -97,16 +103,24 @@ def test_restaurant_dialogue_counts_real_entities(dialogue_by_id, mwz_schema):
         ),
         ("observation", "There are 21 entities match"),
     )
-    # Restaurant and attraction functions, in canonical order.
+    # The functions in canonical order.
     system = record.messages[0][1]
     assert system.index('"name": "find_attraction"') < system.index('"name": "find_book_restaurant"')
 
 
-def test_turns_without_a_state_change_get_no_call(mwz21_test_split, mwz_schema):
-    rng = random.Random(0)
+def test_every_turn_has_one_function_message(mwz21_test_split, mwz_schema):
     for dialogue in mwz21_test_split.dialogues[:200]:
-        record = build_record(dialogue, "dst", mwz_schema, rng)
+        record = build_record(dialogue, "dst", mwz_schema, 0)
         roles = [role for role, _ in record.messages]
-        assert roles.count("user") == roles.count("assistant") == len(dialogue.turns)
-        assert roles.count("function") == record.function_calls <= len(dialogue.turns)
+        assert roles.count("user") == roles.count("assistant") == roles.count("function") == len(dialogue.turns)
+        calls = [content for role, content in record.messages if role == "function" and content != NO_FUNCTION_CALL]
+        assert len(calls) == record.function_calls
         assert all(role != "observation" for role in roles)
+
+
+def test_instructions_are_drawn_per_dialogue(dialogue_by_id, mwz_schema):
+    """The same seed gives the same system message for a dialogue, whatever else is built around it."""
+    dialogue = dialogue_by_id("SNG0073")
+    assert build_record(dialogue, "dst", mwz_schema, 42).messages[0] == build_record(dialogue, "dst", mwz_schema, 42).messages[0]
+    systems = {build_record(dialogue, "dst", mwz_schema, seed).messages[0][1].split("\n")[0] for seed in range(30)}
+    assert len(systems) > 1
