@@ -1,8 +1,9 @@
 """A deterministic stand-in for a fine-tuned Spec-TOD model behind ``/v1/completions``, with injectable faults.
 
-The answer is a function of the prompt alone: a prompt that ends in the function-call prefill gets
-a call of one of the five functions with arguments picked by the prompt's hash; a prompt that ends
-in ``Action:`` gets an action and a delexicalised response. One prompt in ``garbage_every`` gets
+The answer is a function of the prompt alone: a prompt that ends at the start of a ``function``
+message gets a call of one of the five functions with arguments picked by the prompt's hash (or,
+one time in seven, no call); a prompt that ends at the start of an ``assistant`` message gets an
+action and a delexicalised response. One prompt in ``garbage_every`` gets
 text that parses as neither, so parse failures are exercised too. Identical prompts therefore get
 identical answers, which is what the resume and sharding tests compare.
 
@@ -49,12 +50,14 @@ def scripted_text(prompt: str, garbage_every: int) -> str:
     h = _digest(prompt)
     if garbage_every and h % garbage_every == 0:
         return "i am not sure what to say"
-    if prompt.endswith('{"function": "'):
+    if prompt.endswith("function<|end_header_id|>\n\n"):
+        if h % 7 == 0:
+            return "<function_call>none</function_call>"
         name = sorted(FUNCTIONS)[h % len(FUNCTIONS)]
         arguments = {slot: values[(h >> (3 + i)) % len(values)] for i, (slot, values) in enumerate(FUNCTIONS[name].items()) if (h >> i) & 1}
-        return name + '", "arguments": ' + json.dumps(arguments) + "}</function_call>"
+        return json.dumps({"function": name, "arguments": arguments}).join(("<function_call>", "</function_call>"))
     action, response = RESPONSES[h % len(RESPONSES)]
-    return f" {action}\n{response}"
+    return f"Action: {action}\n{response}"
 
 
 @dataclass

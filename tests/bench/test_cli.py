@@ -61,7 +61,7 @@ def test_a_changed_configuration_against_an_existing_run_dir_is_an_error(tmp_pat
         assert bench(*args).returncode == 0
         changed = bench(*args, "--seed", "7", "--dst-max-new-tokens", "64")
     assert changed.returncode == 1
-    assert "seed: 0 -> 7" in changed.stderr and "dst.max_new_tokens: 128 -> 64" in changed.stderr
+    assert "seed: 42 -> 7" in changed.stderr and "dst.max_new_tokens: 128 -> 64" in changed.stderr
     assert "Traceback" not in changed.stderr
 
 
