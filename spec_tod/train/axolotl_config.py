@@ -1,9 +1,11 @@
 """Training settings -> the axolotl YAML (a plain dict) that trains on build-data's ShareGPT records.
 
 Every dataset entry uses axolotl's ``chat_template`` format: the records' ``conversations`` list
-with ``from``/``value`` fields, the five Spec-TOD roles mapped to themselves (the Llama-3 template
-renders any role name, reference §6), and labels only on the roles to train (by default the
-``function`` calls and ``assistant`` replies, each with its end-of-turn token).
+with ``from``/``value`` fields, the five Spec-TOD roles mapped to the template's roles by
+:func:`spec_tod.chat.roles.role_map` (the identity for Llama 3, which renders any role name; bench
+renders prompts with the same mapping), and labels from each message's ``weight`` (build-data's:
+``function`` messages of DST records, ``assistant`` messages of end-to-end ones), each trained
+message with its end-of-turn token.
 
 Paths go through ``where``, which maps a host path to the path the trainer sees: itself for the
 local backend, the bind-mount target for the docker backend.
@@ -16,12 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from spec_tod.chat.roles import axolotl_roles, role_map
+from spec_tod.chat.template import load_chat_template
 from spec_tod.errors import SpecTodError
+from spec_tod.tasks.writers import WEIGHT_FIELD
 from spec_tod.train.run import RunFolder
 from spec_tod.train.settings import DataSource, TrainSettings
 
 PathMap = Callable[[Path], str]
-ROLES = ("system", "user", "function", "observation", "assistant")
 
 
 def host_paths(path: Path) -> str:
@@ -74,12 +78,15 @@ def axolotl_config(
     """The axolotl configuration for ``settings``; ``resume_from`` is a checkpoint folder to continue from."""
     run = RunFolder(settings.output_dir)
     base = local_base_model(settings)
+    roles = training_roles(settings, base)
     cfg: dict[str, Any] = {
         "base_model": where(base) if base else settings.base_model,
         "model_type": "AutoModelForCausalLM",
         "tokenizer_type": "AutoTokenizer",
         "chat_template": settings.chat_template,
-        "datasets": [_dataset_entry(file, source, where) for source in settings.data for file in dataset_files(source)],
+        "datasets": [
+            _dataset_entry(file, source, where, roles) for source in settings.data for file in dataset_files(source)
+        ],
         "dataset_prepared_path": where(run.prepared),
         "val_set_size": settings.val_set_size,
         "output_dir": where(run.root),
@@ -131,17 +138,40 @@ def merge_config(settings: TrainSettings, where: PathMap = host_paths) -> dict[s
     return cfg
 
 
-def _dataset_entry(file: Path, source: DataSource, where: PathMap) -> dict[str, Any]:
-    return {
+def training_roles(settings: TrainSettings, base: Path | None) -> dict[str, str]:
+    """The role mapping of the chat template training renders with: the local base model's own
+    template, else (a hub id, or a tokenizer without one) axolotl's Llama-3 fallback, which renders every role."""
+    template = None
+    if base is not None and settings.chat_template == "tokenizer_default_fallback_llama3":
+        try:
+            template = load_chat_template(base)
+        except SpecTodError:
+            template = None
+    return role_map(template or load_chat_template("llama3"))
+
+
+def _dataset_entry(file: Path, source: DataSource, where: PathMap, roles: dict[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
         "path": where(file),
         "ds_type": "json",
         "type": "chat_template",
         "field_messages": "conversations",
         "message_property_mappings": {"role": "from", "content": "value"},
-        "roles": {role: [role] for role in ROLES},
-        "roles_to_train": list(source.roles_to_train),
+        "roles": axolotl_roles(roles),
         "train_on_eos": "turn",
     }
+    if source.roles_to_train is None:
+        entry["message_field_training"] = WEIGHT_FIELD
+        entry["roles_to_train"] = []
+        return entry
+    if any(roles[role] != role for role in source.roles_to_train):
+        raise SpecTodError(
+            f"{source.path}: roles_to_train {source.roles_to_train} cannot be told apart under this chat template "
+            f"(it renders them as {sorted({roles[r] for r in source.roles_to_train})}); leave roles_to_train unset so "
+            "the records' per-message weights decide"
+        )
+    entry["roles_to_train"] = list(source.roles_to_train)
+    return entry
 
 
 def _adapter_keys(settings: TrainSettings) -> dict[str, Any]:

@@ -33,9 +33,11 @@ class DataSource(_Strict):
     """One build-data output: a ``.jsonl`` file, or a folder whose ``*.jsonl`` files are all used."""
 
     path: Path
-    roles_to_train: list[Role] = Field(
-        default_factory=lambda: ["assistant", "function"],
-        description="Roles whose contents (plus the end-of-turn token) carry labels; all else is masked.",
+    roles_to_train: list[Role] | None = Field(
+        None,
+        description="Roles whose contents (plus the end-of-turn token) carry labels, instead of the records' own "
+        "per-message weights (build-data writes 1 on `function` messages of DST records and on `assistant` "
+        "messages of end-to-end records, the method's choice); only for templates that render every role.",
     )
 
     _absolute_path = field_validator("path")(_absolute)
@@ -111,7 +113,11 @@ class TrainSettings(_Strict):
         "tokenizer_default_fallback_llama3",
         description="axolotl chat_template: the tokenizer's own, else Llama-3's (which renders any role name).",
     )
-    special_tokens: dict[str, str] = Field(default_factory=lambda: {"pad_token": "<|end_of_text|>"})
+    special_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tokens to set on the tokenizer. Empty by default: the pad token is the tokenizer's own, else its "
+        "end-of-sequence token (axolotl's fallback), so no new token is added to any vocabulary.",
+    )
 
     sequence_len: int = Field(4096, gt=0)
     pad_to_sequence_len: bool = True

@@ -47,7 +47,8 @@ def test_dataset_entries_map_build_data_records(data_folder: Path) -> None:
         "field_messages": "conversations",
         "message_property_mappings": {"role": "from", "content": "value"},
         "roles": {r: [r] for r in ("system", "user", "function", "observation", "assistant")},
-        "roles_to_train": ["assistant", "function"],
+        "roles_to_train": [],
+        "message_field_training": "weight",
         "train_on_eos": "turn",
     }
     assert cfg["chat_template"] == "tokenizer_default_fallback_llama3"
@@ -60,10 +61,11 @@ def test_release_keys_reach_axolotl(data_folder: Path) -> None:
         "adapter": "lora", "lora_r": 32, "lora_alpha": 16, "lora_dropout": 0.05, "lora_target_modules": ["q_proj", "v_proj"],
         "learning_rate": 3e-4, "lr_scheduler": "cosine", "warmup_steps": 100, "num_epochs": 4, "micro_batch_size": 1,
         "gradient_accumulation_steps": 2, "sequence_len": 4096, "optimizer": "paged_adamw_32bit", "bf16": "auto",
-        "gradient_checkpointing": True, "val_set_size": 0.01, "special_tokens": {"pad_token": "<|end_of_text|>"},
+        "gradient_checkpointing": True, "val_set_size": 0.01,
     }
     assert {key: cfg[key] for key in release} == release
     assert "load_in_4bit" not in cfg
+    assert "special_tokens" not in cfg  # the pad token is the tokenizer's own (else its eos): no new token
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -207,3 +209,19 @@ def test_cli_reports_broken_yaml_and_binary_configs_in_one_line(cli, tmp_path: P
     done = cli("finetune", str(config), "--backend", "local", "--dry-run")
     assert done.code == 1
     assert f"{config} is not a UTF-8 text file" in done.err and "Traceback" not in done.err
+
+
+def test_a_template_without_spec_tod_roles_is_mapped(data_folder: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Qwen2.5's template drops function and observation messages: they are trained as assistant and user."""
+    import shutil
+
+    from tests.fixtures.templates import QWEN25_CHAT_TEMPLATE
+
+    base = tmp_path / "qwen-like"
+    shutil.copytree(tiny_model_dir, base)
+    (base / "chat_template.jinja").write_text(QWEN25_CHAT_TEMPLATE)
+    cfg = axolotl_config(_settings(data_folder).model_copy(update={"base_model": str(base)}))
+    assert cfg["datasets"][0]["roles"] == {
+        "system": ["system"], "user": ["user", "observation"], "assistant": ["function", "assistant"]
+    }
+    assert cfg["datasets"][0]["message_field_training"] == "weight"

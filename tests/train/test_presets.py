@@ -23,7 +23,7 @@ def test_spec_tod_preset_is_the_release_recipe() -> None:
     assert (s.optimizer, s.weight_decay, s.val_set_size) == ("paged_adamw_32bit", 0.01, 0.01)
     assert (s.bf16, s.fp16, s.tf32, s.flash_attention, s.gradient_checkpointing) == ("auto", False, False, False, True)
     assert (s.sample_packing, s.pad_to_sequence_len, s.evals_per_epoch, s.saves_per_epoch) == (False, True, 10, 1)
-    assert s.special_tokens == {"pad_token": "<|end_of_text|>"}
+    assert s.special_tokens == {}
 
 
 def test_qlora_and_full_presets() -> None:
