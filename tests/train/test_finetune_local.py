@@ -29,7 +29,7 @@ def test_run_folder_holds_settings_config_log_and_adapter(lora_run: Path, tiny_m
     assert (adapter["r"], adapter["lora_alpha"], sorted(adapter["target_modules"])) == (32, 16, ["q_proj", "v_proj"])
 
 
-def test_exactly_function_and_assistant_turns_are_trained(lora_run: Path, tiny_model_dir: Path, dev_data: Path) -> None:
+def test_exactly_the_weighted_function_turns_are_trained(lora_run: Path, tiny_model_dir: Path, dev_data: Path) -> None:
     from datasets import load_from_disk
     from transformers import AutoTokenizer
 
@@ -57,7 +57,8 @@ def test_exactly_function_and_assistant_turns_are_trained(lora_run: Path, tiny_m
                 current = []
         if current:
             spans.append(current)
-        expected = [m["value"].strip() + "<|eot_id|>" for m in record["conversations"] if m["from"] in ("function", "assistant")]
+        expected = [m["value"].strip() + "<|eot_id|>" for m in record["conversations"] if m["weight"]]
+        assert all(m["from"] == "function" for m in record["conversations"] if m["weight"])  # DST data trains calls
         assert [tokenizer.decode(span) for span in spans] == expected
         trained_tokens += sum(len(span) for span in spans)
     assert 0 < trained_tokens < sum(len(row["input_ids"]) for row in rows) / 2  # the system prompt dominates
