@@ -7,6 +7,11 @@ with bounded retries (exponential backoff, full jitter, ``Retry-After`` honoured
 5xx, connection errors and timeouts. A request that still fails raises :class:`RequestFailed`;
 the caller records the turn as failed and goes on.
 
+Also: chat messages for ``/v1/chat/completions``; streamed answers (``stream=True``), whose events
+are timed as they arrive (time to first token, gaps between tokens); an API key sent as
+``Authorization: Bearer`` (read from the environment by the command, never stored in outputs);
+and an arrival schedule (:mod:`spec_tod.bench.arrivals`) that decides when requests start.
+
 HTTP: one httpx.AsyncClient, on its own transport
 -------------------------------------------------
 One ``httpx.AsyncClient`` (httpx 0.28.1 / httpcore 1.0.9) on httpx's default transport, with its
@@ -78,7 +83,17 @@ from typing import Any, Literal
 
 import httpx
 
-from spec_tod.bench.protocols import PROTOCOLS, GenerationParams, ProtocolError, error_message
+from spec_tod.bench.arrivals import ArrivalSchedule
+from spec_tod.bench.protocols import (
+    PROTOCOLS,
+    Generated,
+    GenerationParams,
+    ProtocolError,
+    WirePrompt,
+    continuation_refusal_hint,
+    error_message,
+)
+from spec_tod.bench.sse import is_event_stream, read_events
 from spec_tod.bench.transport import PooledTransport
 from spec_tod.errors import SpecTodError
 
@@ -104,6 +119,10 @@ class Completion:
     latency_s: float
     attempts: int
     endpoint: str
+    ttft_s: float | None = None
+    """Streamed answers: from sending the successful attempt to the first piece of text."""
+    gaps_s: tuple[float, ...] = ()
+    """Streamed answers: the time between each piece of text and the one before it (inter-token latency)."""
 
 
 class RequestFailed(Exception):
@@ -165,7 +184,8 @@ class CompletionClient:
     Args:
         endpoints: base URLs (``http://host:port``; a trailing ``/v1`` or API path is dropped);
             each request goes to the endpoint with the fewest requests in flight.
-        protocol: ``"openai"`` (``POST /v1/completions``) or ``"tgi"`` (``POST /generate``).
+        protocol: ``"openai"`` (``POST /v1/completions``), ``"chat"`` (``POST /v1/chat/completions``, the
+            prompt is a list of messages) or ``"tgi"`` (``POST /generate``).
         model: the ``model`` field for OpenAI-style servers; left out when ``None``.
         concurrency: requests in flight at most, over all endpoints together.
         timeout_s: limit on each attempt's connecting, and on its wait for the whole answer.
@@ -174,13 +194,16 @@ class CompletionClient:
             ``[0, min(backoff_max_s, backoff_base_s * 2**(n-1))]`` ("full jitter"), and at least the
             server's ``Retry-After`` (capped at ``backoff_max_s``) when it sends one.
         rng_seed: seeds the jitter, for repeatable retry timing.
+        stream: ask for a streamed answer (server-sent events) and time its pieces.
+        api_key: sent as ``Authorization: Bearer`` on every request when given.
+        arrivals: when given, each request (not each retry) waits for its arrival time first.
     """
 
     def __init__(
         self,
         endpoints: Sequence[str],
         *,
-        protocol: Literal["openai", "tgi"] = "openai",
+        protocol: Literal["openai", "chat", "tgi"] = "openai",
         model: str | None = None,
         concurrency: int = 64,
         timeout_s: float = 120.0,
@@ -188,6 +211,9 @@ class CompletionClient:
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 20.0,
         rng_seed: int | None = None,
+        stream: bool = False,
+        api_key: str | None = None,
+        arrivals: ArrivalSchedule | None = None,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [endpoints]
@@ -202,6 +228,13 @@ class CompletionClient:
                 "timeout_s > 0 and the others >= 0"
             )
         self._protocol = PROTOCOLS[protocol]
+        if stream and not self._protocol.streams:
+            raise SpecTodError(
+                f"protocol {protocol!r} does not stream: use --protocol openai or chat (TGI serves /v1/completions too)"
+            )
+        self.stream = stream
+        self.arrivals = arrivals
+        headers = {**_HEADERS, "Authorization": f"Bearer {api_key}"} if api_key else _HEADERS
         self.protocol = protocol
         self.model = model
         self.concurrency = concurrency
@@ -220,12 +253,12 @@ class CompletionClient:
         self._http = httpx.AsyncClient(
             transport=PooledTransport(max_connections=concurrency),
             timeout=timeout_s,
-            headers=_HEADERS,
+            headers=headers,
             trust_env=False,
         )
         # Completions are built as whole requests for client.send(): merging the client's defaults into
         # every request (client.post) cost about 25 us of CPU each, 6 % of a core at 256 in flight (100 ms).
-        self._post_headers = httpx.Headers({**_HEADERS, "Content-Type": "application/json"})
+        self._post_headers = httpx.Headers({**headers, "Content-Type": "application/json"})
         self._post_extensions = {"timeout": httpx.Timeout(timeout_s).as_dict()}
         self._next = 0  # rotates the tie-break between equally loaded endpoints
 
@@ -244,15 +277,17 @@ class CompletionClient:
         """Close every connection; requests still in flight fail."""
         await self._http.aclose()
 
-    async def complete(self, prompt: str, params: GenerationParams = GenerationParams()) -> Completion:
-        """Generate a continuation of the raw ``prompt``, retrying transient failures.
+    async def complete(self, prompt: WirePrompt, params: GenerationParams = GenerationParams()) -> Completion:
+        """Generate a continuation of the raw ``prompt`` (chat: of its last message), retrying transient failures.
 
         At most ``concurrency`` attempts are on the wire at once (a retry's backoff wait does not
         hold a slot). Raises :class:`RequestFailed` once ``max_retries`` retries are spent, or at
         once on an answer that retrying cannot fix: a 4xx other than 429 (with the server's
         message), or a 2xx that is not the protocol's shape.
         """
-        body = json.dumps(self._protocol.payload(prompt, params, self.model)).encode()
+        body = json.dumps(self._protocol.payload(prompt, params, self.model, self.stream)).encode()
+        if self.arrivals is not None:
+            await self.arrivals.wait()
         attempt = 0
         while True:
             attempt += 1
@@ -261,7 +296,7 @@ class CompletionClient:
                     ep = self._pick_endpoint()
                     start = time.perf_counter()
                     answer = await self._attempt(ep, body)
-                    generated = self._protocol.parse(answer, params)
+                    generated = self._parse(answer, params)
                     latency = time.perf_counter() - start
             except _Retryable as failure:
                 if attempt > self.max_retries:
@@ -293,6 +328,7 @@ class CompletionClient:
                 latency_s=latency,
                 attempts=attempt,
                 endpoint=ep.base,
+                **_stream_timings(generated, start),
             )
 
     async def server_info(self) -> dict[str, Any] | None:
@@ -332,6 +368,8 @@ class CompletionClient:
         finally:
             ep.in_flight -= 1
         status = response.status_code
+        if 200 <= status < 300 and self.stream and is_event_stream(response.headers.get("content-type")):
+            return _Streamed(read_events(response.content, response.extensions.get("body_marks", ())))
         if 200 <= status < 300:
             try:
                 return json.loads(response.content)
@@ -343,7 +381,14 @@ class CompletionClient:
             raise _Retryable(reason, status, message, _retry_after_s(response.headers.get("retry-after")))
         if status == 422 and "unexpected field" in message.lower():
             message += " (this server takes only OpenAI completion fields: leave top_k and repetition_penalty unset)"
+        if status in (400, 422) and (hint := continuation_refusal_hint(message)):
+            message += f" ({hint})"
         raise _Fatal(status, message)
+
+    def _parse(self, answer: Any, params: GenerationParams) -> Generated:
+        if isinstance(answer, _Streamed):
+            return self._protocol.parse_stream(answer.events, params)
+        return self._protocol.parse(answer, params)
 
     def _backoff_s(self, attempt: int, retry_after_s: float | None) -> float:
         delay = self._rng.uniform(0.0, min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)))
@@ -365,10 +410,24 @@ class CompletionClient:
         return info if isinstance(info, dict) else None
 
 
+@dataclass(frozen=True)
+class _Streamed:
+    """The events of a streamed answer with their arrival times (a server may also answer a stream request whole)."""
+
+    events: list[tuple[Any, float]]
+
+
+def _stream_timings(generated: Generated, sent_at: float) -> dict[str, Any]:
+    times = generated.piece_times
+    if not times:
+        return {}
+    return {"ttft_s": times[0] - sent_at, "gaps_s": tuple(b - a for a, b in zip(times, times[1:], strict=False))}
+
+
 def _normalise_endpoint(endpoint: str) -> str:
     """The base URL: no trailing slash, and no API path (``/v1``, ``/v1/completions``, ``/generate``)."""
     url = endpoint.strip().rstrip("/")
-    for suffix in ("/v1/completions", "/generate", "/v1"):
+    for suffix in ("/v1/chat/completions", "/v1/completions", "/generate", "/v1"):
         url = url.removesuffix(suffix)
     try:
         parsed = httpx.URL(url)

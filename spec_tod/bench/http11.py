@@ -3,7 +3,9 @@
 A :class:`ConnectionPool` serves one origin. Each request takes an idle connection (last in, first
 out, so few connections stay warm) or opens one, goes out in **one** ``write`` (one loopback
 ``send``; httpcore makes two), and its answer is parsed incrementally in ``data_received``:
-``Content-Length``, ``chunked`` and close-delimited bodies, interim 1xx answers skipped. A
+``Content-Length``, ``chunked`` and close-delimited bodies, interim 1xx answers skipped. The
+answer comes back whole, with the arrival time of each piece of its body (:attr:`Response.marks`),
+which is what streamed answers are timed by. A
 connection carries one request at a time, so the pool never queues and never scans its
 connections: the caller bounds concurrency (see :mod:`spec_tod.bench.client` for why httpcore's
 pool is not used).
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -36,6 +39,8 @@ class Response:
     reason: bytes
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    marks: tuple[tuple[int, float], ...] = field(default=(), compare=False)
+    """``(body length, time.perf_counter())`` each time the body grew: when its first N bytes had arrived."""
 
 
 class _Connection(asyncio.Protocol):
@@ -50,6 +55,8 @@ class _Connection(asyncio.Protocol):
         self._head: tuple[bytes, int, bytes, list[tuple[bytes, bytes]], bool] | None = None  # ..., keep-alive
         self._scan_from = 0
         self._body = bytearray()
+        self._marks: list[tuple[int, float]] = []
+        self._arrived = 0.0  # when the bytes being parsed came in
         self._chunked = False
         self._remaining: int | None = None  # body bytes still due (Content-Length or current chunk)
         self._in_trailers = False
@@ -65,6 +72,7 @@ class _Connection(asyncio.Protocol):
             self.close()  # bytes nobody asked for: the connection's state is unknown
             return
         self._buffer += data
+        self._arrived = time.perf_counter()
         try:
             self._parse()
         except httpx.RemoteProtocolError as exc:
@@ -77,7 +85,7 @@ class _Connection(asyncio.Protocol):
             self._settle(exc=httpx.ReadError(f"connection failed before a full answer: {exc}"))
         elif self._head is not None and self._remaining is None and not self._chunked:
             version, status, reason, headers, _ = self._head  # close-delimited body: the close ends it
-            self._settle((Response(version, status, reason, headers, bytes(self._body)), False))
+            self._settle((Response(version, status, reason, headers, bytes(self._body), tuple(self._marks)), False))
         else:
             self._settle(exc=httpx.RemoteProtocolError("server closed the connection before a full answer"))
 
@@ -97,6 +105,7 @@ class _Connection(asyncio.Protocol):
         self._head = None
         self._scan_from = 0
         self._body = bytearray()
+        self._marks = []
         self._chunked = False
         self._remaining = None
         self._in_trailers = False
@@ -153,12 +162,14 @@ class _Connection(asyncio.Protocol):
         elif self._remaining is not None:
             take = min(self._remaining, len(self._buffer))
             self._body += self._buffer[:take]
+            self._mark()
             del self._buffer[:take]
             self._remaining -= take
             if self._remaining == 0:
                 self._finish()
         else:
             self._body += self._buffer
+            self._mark()
             self._buffer.clear()
 
     def _start_body(self, head: bytes) -> None:
@@ -210,14 +221,19 @@ class _Connection(asyncio.Protocol):
             if len(self._buffer) < self._remaining + 2:
                 return
             self._body += self._buffer[: self._remaining]
+            self._mark()
             del self._buffer[: self._remaining + 2]
             self._remaining = None
+
+    def _mark(self) -> None:
+        if self._body and (not self._marks or self._marks[-1][0] < len(self._body)):
+            self._marks.append((len(self._body), self._arrived))
 
     def _finish(self) -> None:
         version, status, reason, headers, keep_alive = self._head
         if self._buffer:
             keep_alive = False  # bytes beyond the answer: do not trust this connection again
-        self._settle((Response(version, status, reason, headers, bytes(self._body)), keep_alive))
+        self._settle((Response(version, status, reason, headers, bytes(self._body), tuple(self._marks)), keep_alive))
 
 
 def _parse_head(head: bytes) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes]], dict[bytes, bytes]]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from spec_tod.bench.client import Completion, CompletionClient, GenerationParams, RequestFailed
 from spec_tod.bench.prompts import DialoguePrompts, Prompt
+from spec_tod.bench.protocols import WirePrompt
 from spec_tod.bench.store import CallRecord, TurnRecord
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import BeliefState
@@ -39,8 +40,9 @@ from spec_tod.tasks.prompts import format_calls, format_e2e_response, parse_call
 
 NO_DOMAIN = "general"
 
-Render = Callable[[Prompt, int], str]
-"""A prompt and the tokens it may generate -> the raw prompt string; raises :class:`PromptTooLong`."""
+Render = Callable[[Prompt, int], WirePrompt]
+"""A prompt and the tokens it may generate -> the raw prompt string (chat endpoints: the messages to send);
+raises :class:`PromptTooLong`."""
 
 
 class PromptTooLong(Exception):
@@ -127,6 +129,8 @@ def _call_record(kind: str, completion: Completion) -> CallRecord:
         latency_s=completion.latency_s,
         attempts=completion.attempts,
         endpoint=completion.endpoint,
+        ttft_s=completion.ttft_s,
+        itl_s=list(completion.gaps_s),
     )
 
 

@@ -5,6 +5,9 @@ retries included, as the client measured it. Throughput divides the calls and ge
 the run's wall time, which is the sum over sessions (one per invocation of ``spec-tod bench``) of
 the time from the session's first turn start to its last turn end, so the time between an
 interruption and the resume does not count.
+
+Streamed calls (``--stream``) add time to first token, time per output token and inter-token
+latency, at the percentiles asked for (``--percentiles``; :func:`stream_stats`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -88,3 +92,60 @@ def throughput(records: Iterable[TurnRecord]) -> Throughput:
         requests_per_s=calls / wall if wall > 0 else 0.0,
         generated_tokens_per_s=tokens / wall if wall > 0 else 0.0,
     )
+
+
+DEFAULT_STREAM_PERCENTILES = (50.0, 90.0, 99.0)
+
+
+def percentile_key(q: float) -> str:
+    """``p50``, ``p99.9``: the name of a percentile in the report."""
+    return f"p{q:g}"
+
+
+def parse_percentiles(text: str) -> tuple[float, ...]:
+    """``"50,90,99"`` -> ``(50.0, 90.0, 99.0)``; ``ValueError`` naming the bad part."""
+    values = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"{part.strip()!r} is not a number") from None
+        if not 0 < value <= 100:
+            raise ValueError(f"{value:g} is not a percentile in (0, 100]")
+        values.append(value)
+    return tuple(dict.fromkeys(values))
+
+
+def _summary_ms(values: Sequence[float], percentiles: Sequence[float]) -> dict[str, float]:
+    summary = {"mean": 1000 * sum(values) / len(values)}
+    summary.update({percentile_key(q): 1000 * percentile(values, q) for q in percentiles})
+    return summary
+
+
+def stream_stats(
+    records: Iterable[TurnRecord], percentiles: Sequence[float] = DEFAULT_STREAM_PERCENTILES
+) -> dict[str, dict[str, Any]]:
+    """Per call kind, over the streamed calls: time to first token (TTFT), time per output token
+    after the first (TPOT: from the first piece of text to the last, over the other tokens, as
+    vLLM's ``bench serve`` defines it; calls of one token have none), and the gaps between streamed
+    pieces (ITL), in milliseconds: mean and the given percentiles. Empty when no call streamed.
+    (Retries do not enter: all three are times of the attempt that answered.)"""
+    ttft: dict[str, list[float]] = defaultdict(list)
+    tpot: dict[str, list[float]] = defaultdict(list)
+    itl: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        for call in record.calls:
+            if call.ttft_s is None:
+                continue
+            ttft[call.kind].append(call.ttft_s)
+            itl[call.kind].extend(call.itl_s)
+            tokens = call.generated_tokens if call.generated_tokens is not None else len(call.itl_s) + 1
+            if tokens > 1:
+                tpot[call.kind].append(sum(call.itl_s) / (tokens - 1))
+    stats: dict[str, dict[str, Any]] = {}
+    for kind in sorted(ttft):
+        entry: dict[str, Any] = {"calls": len(ttft[kind]), "ttft_ms": _summary_ms(ttft[kind], percentiles)}
+        entry["tpot_ms"] = _summary_ms(tpot[kind], percentiles) if tpot[kind] else None
+        entry["itl_ms"] = _summary_ms(itl[kind], percentiles) if itl[kind] else None
+        stats[kind] = entry
+    return stats

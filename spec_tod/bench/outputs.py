@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from spec_tod.bench.config import RunConfig
 from spec_tod.bench.loops import NO_DOMAIN, StateTracker
-from spec_tod.bench.metrics import latency_stats, throughput
+from spec_tod.bench.metrics import DEFAULT_STREAM_PERCENTILES, latency_stats, stream_stats, throughput
 from spec_tod.bench.plots import write_plots
 from spec_tod.bench.report import build_report, write_report
 from spec_tod.bench.store import TurnRecord
@@ -154,8 +154,14 @@ def finalize(
     *,
     database: VenueDatabase | None,
     session: dict[str, Any],
+    percentiles: Sequence[float] = DEFAULT_STREAM_PERCENTILES,
+    provenance: dict[str, Any] | None = None,
 ) -> RunOutputs:
-    """Write predictions, generations, scores, the report and the plots of a complete run."""
+    """Write predictions, generations, scores, the report and the plots of a complete run.
+
+    ``provenance`` (:mod:`spec_tod.provenance`) goes into ``scores.json`` and the report; the
+    predictions and generations stay bare (the interchange format, and the same bytes on a resume).
+    """
     statuses = turn_statuses(config, dialogues, records)
     predictions = build_predictions(dialogues, records, statuses)
     write_json(run_dir / PREDICTIONS_FILE, predictions)
@@ -167,7 +173,7 @@ def finalize(
             predictions, dialogues, allow_subset=config.limit_dialogues is not None, database=database
         )
         scores = result.to_json_dict()
-        write_json(run_dir / SCORES_FILE, scores)
+        write_json(run_dir / SCORES_FILE, {**scores, "provenance": provenance} if provenance else scores)
         files.append(run_dir / SCORES_FILE)
     ordered = list(records.values())
     report = build_report(
@@ -177,6 +183,9 @@ def finalize(
         latency=latency_stats(ordered),
         throughput=throughput(ordered),
         session=session,
+        streaming=stream_stats(ordered, percentiles),
+        percentiles=list(percentiles),
+        provenance=provenance,
     )
     files += write_report(run_dir, report)
     files += write_plots(run_dir, ordered, scores)

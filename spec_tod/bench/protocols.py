@@ -1,7 +1,13 @@
-"""Wire formats of the two completion APIs the client speaks: OpenAI ``/v1/completions`` and TGI ``/generate``.
+"""Wire formats of the completion APIs the client speaks: OpenAI ``/v1/completions`` and
+``/v1/chat/completions``, and TGI ``/generate``.
 
-Each protocol turns a raw prompt plus :class:`GenerationParams` into a JSON body, and a JSON answer
-into a :class:`Generated`. Both answers are normalised the same way: ``finish_reason`` is ``"stop"``
+Each protocol turns a prompt plus :class:`GenerationParams` into a JSON body, and a JSON answer
+into a :class:`Generated`: a raw prompt string for ``/v1/completions`` and ``/generate`` (rendered
+by the client with the model's chat template), a list of messages for ``/v1/chat/completions`` (the
+server renders them; see :mod:`spec_tod.bench.chat_roles` for the roles and where the model starts). The
+OpenAI protocols can also stream (``stream: true``, server-sent events; :mod:`spec_tod.bench.sse`),
+which gives the arrival time of every piece of text. All answers are normalised the same way:
+``finish_reason`` is ``"stop"``
 (end of turn or a stop string) or ``"length"`` (``max_new_tokens`` reached), and ``text`` never ends
 with the stop string that ended it (TGI returns it, OpenAI-style servers do not).
 
@@ -28,7 +34,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ProtocolName = Literal["openai", "tgi"]
+ProtocolName = Literal["openai", "chat", "tgi"]
+
+WirePrompt = str | list[dict[str, str]]
+"""A raw prompt (completions, TGI) or chat messages (``{"role": ..., "content": ...}``)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,8 @@ class Generated:
     generated_tokens: int | None
     prompt_tokens: int | None
     finish_reason: str | None
+    piece_times: tuple[float, ...] = ()
+    """Streamed answers: the arrival time (``time.perf_counter()``) of each event that carried text."""
 
 
 class ProtocolError(ValueError):
@@ -75,49 +86,153 @@ def _optional_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _openai_body(body: dict[str, Any], params: GenerationParams, model: str | None, stream: bool) -> dict[str, Any]:
+    """The keys both OpenAI protocols share, added to ``body`` (which holds the prompt or the messages)."""
+    body["max_tokens"] = params.max_new_tokens
+    if model is not None:
+        body["model"] = model
+    body["temperature"] = max(params.temperature, 0.0)
+    if params.top_p is not None and not params.greedy:
+        body["top_p"] = params.top_p
+    if params.stop:
+        body["stop"] = list(params.stop)
+    if params.seed is not None:
+        body["seed"] = params.seed
+    if params.top_k is not None and not params.greedy:
+        body["top_k"] = params.top_k
+    if params.repetition_penalty is not None:
+        body["repetition_penalty"] = params.repetition_penalty
+    if stream:
+        # include_usage: the last event then carries the token counts (OpenAI's API, vLLM, SGLang)
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def _normal_finish(finish: Any) -> Any:
+    return "stop" if finish in ("stop", "eos_token", "stop_sequence") else finish
+
+
+def _openai_parse(answer: Any, params: GenerationParams, text_of: Any, where: str) -> Generated:
+    try:
+        choice = answer["choices"][0]
+        text = text_of(choice)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ProtocolError(f"no {where} in the answer: {_preview(answer)}") from exc
+    if not isinstance(text, str):
+        raise ProtocolError(f"{where} is not a string: {_preview(answer)}")
+    usage = answer.get("usage") or {}
+    finish = _normal_finish(choice.get("finish_reason"))
+    return Generated(
+        text=_strip_stop(text, finish, params.stop),
+        generated_tokens=_optional_int(usage.get("completion_tokens")),
+        prompt_tokens=_optional_int(usage.get("prompt_tokens")),
+        finish_reason=finish,
+    )
+
+
+def _openai_parse_stream(
+    events: list[tuple[Any, float]], params: GenerationParams, piece_of: Any, where: str
+) -> Generated:
+    """One answer from the events of a stream: the pieces of ``choices[0]`` joined, the last finish
+    reason and ``usage`` (sent in a last event without choices)."""
+    pieces: list[str] = []
+    times: list[float] = []
+    finish = None
+    usage: dict[str, Any] = {}
+    for event, arrived in events:
+        if not isinstance(event, dict):
+            raise ProtocolError(f"a streamed event is not a JSON object: {_preview(event)}")
+        if isinstance(event.get("usage"), dict):
+            usage = event["usage"]
+        choices = event.get("choices")
+        if not choices:
+            continue
+        try:
+            choice = choices[0]
+            piece = piece_of(choice) or ""
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ProtocolError(f"no {where} in a streamed event: {_preview(event)}") from exc
+        if not isinstance(piece, str):
+            raise ProtocolError(f"{where} is not a string: {_preview(event)}")
+        if piece:
+            pieces.append(piece)
+            times.append(arrived)
+        finish = choice.get("finish_reason") or finish
+    finish = _normal_finish(finish)
+    return Generated(
+        text=_strip_stop("".join(pieces), finish, params.stop),
+        generated_tokens=_optional_int(usage.get("completion_tokens")),
+        prompt_tokens=_optional_int(usage.get("prompt_tokens")),
+        finish_reason=finish,
+        piece_times=tuple(times),
+    )
+
+
 class OpenAICompletions:
     """``POST /v1/completions`` with a raw prompt (TGI, vLLM, SGLang, ``transformers serve``)."""
 
     name: ProtocolName = "openai"
     path = "/v1/completions"
+    streams = True
 
     @staticmethod
-    def payload(prompt: str, params: GenerationParams, model: str | None) -> dict[str, Any]:
+    def payload(
+        prompt: WirePrompt, params: GenerationParams, model: str | None, stream: bool = False
+    ) -> dict[str, Any]:
         """The JSON body; ``model`` only when given (a pinned ``transformers serve`` rejects any other)."""
-        body: dict[str, Any] = {"prompt": prompt, "max_tokens": params.max_new_tokens}
-        if model is not None:
-            body["model"] = model
-        body["temperature"] = max(params.temperature, 0.0)
-        if params.top_p is not None and not params.greedy:
-            body["top_p"] = params.top_p
-        if params.stop:
-            body["stop"] = list(params.stop)
-        if params.seed is not None:
-            body["seed"] = params.seed
-        if params.top_k is not None and not params.greedy:
-            body["top_k"] = params.top_k
-        if params.repetition_penalty is not None:
-            body["repetition_penalty"] = params.repetition_penalty
-        return body
+        if not isinstance(prompt, str):
+            raise TypeError("/v1/completions takes a rendered prompt string, not messages")
+        return _openai_body({"prompt": prompt}, params, model, stream)
 
     @staticmethod
     def parse(answer: Any, params: GenerationParams) -> Generated:
         """Text, token counts and finish reason of ``choices[0]`` and ``usage``."""
-        try:
-            choice = answer["choices"][0]
-            text = choice["text"]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise ProtocolError(f"no choices[0].text in the answer: {_preview(answer)}") from exc
-        if not isinstance(text, str):
-            raise ProtocolError(f"choices[0].text is not a string: {_preview(answer)}")
-        usage = answer.get("usage") or {}
-        finish = choice.get("finish_reason")
-        finish = "stop" if finish in ("stop", "eos_token", "stop_sequence") else finish
-        return Generated(
-            text=_strip_stop(text, finish, params.stop),
-            generated_tokens=_optional_int(usage.get("completion_tokens")),
-            prompt_tokens=_optional_int(usage.get("prompt_tokens")),
-            finish_reason=finish,
+        return _openai_parse(answer, params, lambda choice: choice["text"], "choices[0].text")
+
+    @staticmethod
+    def parse_stream(events: list[tuple[Any, float]], params: GenerationParams) -> Generated:
+        """The same from the events of a stream (``choices[0].text`` pieces)."""
+        return _openai_parse_stream(events, params, lambda choice: choice.get("text"), "choices[0].text")
+
+
+class ChatCompletions:
+    """``POST /v1/chat/completions`` with messages; the last one, empty, is the message the model writes.
+
+    An empty last ``assistant`` message is left out and asked for with the template's generation
+    prompt; any other is continued (``continue_final_message: true``, ``add_generation_prompt:
+    false``: vLLM's chat API; see :mod:`spec_tod.bench.chat_roles`). A server that does not know
+    these fields answers 400 or 422, and the client reports that it cannot continue the message.
+    """
+
+    name: ProtocolName = "chat"
+    path = "/v1/chat/completions"
+    streams = True
+
+    @staticmethod
+    def payload(
+        prompt: WirePrompt, params: GenerationParams, model: str | None, stream: bool = False
+    ) -> dict[str, Any]:
+        """The JSON body: the messages, how the model starts, the shared OpenAI keys."""
+        if isinstance(prompt, str):
+            raise TypeError("/v1/chat/completions takes messages, not a rendered prompt")
+        last = prompt[-1] if prompt else {}
+        if last.get("role") == "assistant" and not last.get("content"):
+            body: dict[str, Any] = {"messages": prompt[:-1], "add_generation_prompt": True}
+        else:
+            body = {"messages": prompt, "continue_final_message": True, "add_generation_prompt": False}
+        return _openai_body(body, params, model, stream)
+
+    @staticmethod
+    def parse(answer: Any, params: GenerationParams) -> Generated:
+        """Text (``choices[0].message.content``), token counts and finish reason."""
+        return _openai_parse(answer, params, lambda choice: choice["message"]["content"], "choices[0].message.content")
+
+    @staticmethod
+    def parse_stream(events: list[tuple[Any, float]], params: GenerationParams) -> Generated:
+        """The same from the events of a stream (``choices[0].delta.content`` pieces)."""
+        return _openai_parse_stream(
+            events, params, lambda choice: (choice.get("delta") or {}).get("content"), "choices[0].delta.content"
         )
 
 
@@ -126,10 +241,15 @@ class TGIGenerate:
 
     name: ProtocolName = "tgi"
     path = "/generate"
+    streams = False  # /generate_stream's events differ; TGI streams on /v1/completions (--protocol openai)
 
     @staticmethod
-    def payload(prompt: str, params: GenerationParams, model: str | None) -> dict[str, Any]:
+    def payload(
+        prompt: WirePrompt, params: GenerationParams, model: str | None, stream: bool = False
+    ) -> dict[str, Any]:
         """The JSON body (``model`` is not part of TGI's native API and is ignored)."""
+        if not isinstance(prompt, str) or stream:
+            raise TypeError("/generate takes a rendered prompt string and does not stream")
         parameters: dict[str, Any] = {"max_new_tokens": params.max_new_tokens, "details": True}
         if params.greedy:
             parameters["do_sample"] = False
@@ -167,8 +287,14 @@ class TGIGenerate:
         )
 
 
-PROTOCOLS: dict[str, type[OpenAICompletions] | type[TGIGenerate]] = {
+    @staticmethod
+    def parse_stream(events: list[tuple[Any, float]], params: GenerationParams) -> Generated:
+        raise ProtocolError("TGI's /generate does not stream")
+
+
+PROTOCOLS: dict[str, type[OpenAICompletions] | type[ChatCompletions] | type[TGIGenerate]] = {
     "openai": OpenAICompletions,
+    "chat": ChatCompletions,
     "tgi": TGIGenerate,
 }
 
@@ -187,6 +313,17 @@ def error_message(body: bytes) -> str:
             if value:
                 return value if isinstance(value, str) else json.dumps(value)[:500]
     return json.dumps(answer)[:500]
+
+
+def continuation_refusal_hint(message: str) -> str | None:
+    """What to tell the user when a chat endpoint rejects the continuation fields; ``None`` otherwise."""
+    lowered = message.lower()
+    if "continue_final_message" in lowered or "add_generation_prompt" in lowered:
+        return (
+            "this endpoint cannot continue a message the model is to write, which Spec-TOD prompts need; "
+            "use a server with continue_final_message (vLLM), or --protocol openai (/v1/completions)"
+        )
+    return None
 
 
 def _preview(answer: Any) -> str:

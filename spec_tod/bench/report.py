@@ -1,8 +1,10 @@
 """The run report: one JSON document (``report.json``) and its Markdown rendering (``report.md``).
 
 The JSON holds the configuration (generation parameters included), the turn accounting, the
-scores, latency percentiles per call kind, throughput, and the session that wrote it (endpoints,
-concurrency, the server's ``/info``).
+scores, latency percentiles per call kind, throughput, streaming metrics (TTFT, TPOT, ITL at the
+percentiles asked for; empty unless the run streamed), the session that wrote it (endpoints,
+protocol, concurrency, request rate, the server's ``/info``) and its provenance (label, model,
+tool version, git revision, date, command line; :mod:`spec_tod.provenance`).
 """
 
 from __future__ import annotations
@@ -26,14 +28,20 @@ def build_report(
     latency: dict[str, LatencyStats],
     throughput: Throughput,
     session: dict[str, Any],
+    streaming: dict[str, Any] | None = None,
+    percentiles: list[float] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report document."""
     return {
+        "label": provenance.get("label") if provenance else None,
+        "provenance": provenance,
         "config": config.model_dump(mode="json"),
         "turns": counts,
         "scores": scores,
         "latency_s": {kind: stats.model_dump() for kind, stats in latency.items()},
         "throughput": throughput.model_dump(),
+        "streaming": {"percentiles": percentiles or [], "by_call": streaming or {}},
         "session": session,
     }
 
@@ -89,6 +97,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             for kind, stats in report["latency_s"].items()
         ],
     )
+    lines += _streaming_lines(report.get("streaming") or {})
     speed = report["throughput"]
     lines += [
         "",
@@ -114,10 +123,56 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"endpoints {', '.join(session.get('endpoints') or [])} ({session.get('protocol')}, concurrency "
         f"{session.get('concurrency')}).",
     ]
+    if session.get("request_rate") is not None:
+        measured = session.get("measured_request_rate")
+        lines += [
+            "",
+            f"Requests started at {session['request_rate']:g}/s ({session.get('arrival')} arrivals); measured "
+            + (f"{measured:.2f}/s." if measured is not None else "n/a."),
+        ]
+    provenance = report.get("provenance")
+    if provenance:
+        model = provenance.get("model") or {}
+        lines += [
+            "",
+            "## Provenance",
+            "",
+            *_table(
+                ["what", "value"],
+                [
+                    ["label", str(provenance.get("label"))],
+                    ["model", str(model.get("id"))],
+                    ["model dir sha256", str(model.get("dir_sha256"))],
+                    ["spec-tod", f"{provenance.get('version')} (git {provenance.get('git_revision')})"],
+                    ["date", str(provenance.get("date"))],
+                    ["command", "`" + str(provenance.get("command")).replace("|", "\\|") + "`"],
+                ],
+            ),
+        ]
     if session.get("server_info"):
         info = session["server_info"]
         lines += ["", "Server /info: " + ", ".join(f"{key}={info[key]}" for key in sorted(info) if not isinstance(info[key], (dict, list)))]
     return "\n".join(lines) + "\n"
+
+
+def _streaming_lines(streaming: dict[str, Any]) -> list[str]:
+    by_call = streaming.get("by_call") or {}
+    if not by_call:
+        return []
+    keys = ["mean", *(f"p{q:g}" for q in streaming.get("percentiles") or [])]
+    rows = []
+    for kind, stats in by_call.items():
+        for metric, name in (("ttft_ms", "TTFT"), ("tpot_ms", "TPOT"), ("itl_ms", "ITL")):
+            values = stats.get(metric)
+            rows.append([kind, name] + ([f"{values[key]:.1f}" for key in keys] if values else ["n/a"] * len(keys)))
+    return [
+        "",
+        "## Streaming (milliseconds)",
+        "",
+        "Time to first token (TTFT), time per output token after the first (TPOT), inter-token latency (ITL).",
+        "",
+        *_table(["call", "metric", *keys], rows),
+    ]
 
 
 def write_report(run_dir: Path, report: dict[str, Any]) -> list[Path]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from spec_tod.chat.template import ChatTemplate, load_chat_template
+from spec_tod.bench.arrivals import ArrivalSchedule
+from spec_tod.bench.chat_roles import chat_renderer, chat_role_map
 from spec_tod.bench.client import CompletionClient, GenerationParams
 from spec_tod.bench.config import (
     CallSettings,
@@ -29,18 +30,21 @@ from spec_tod.bench.config import (
     read_config,
     text_fingerprint,
 )
-from spec_tod.bench.loops import StateTracker, TurnRunner, history_turn
+from spec_tod.bench.loops import Render, StateTracker, TurnRunner, history_turn
+from spec_tod.bench.metrics import DEFAULT_STREAM_PERCENTILES
 from spec_tod.bench.outputs import SERVER_INFO_FILE, RunOutputs, finalize, missing_turns
 from spec_tod.bench.prompts import DialoguePrompts, dialogue_prompts
 from spec_tod.bench.render import PromptRenderer, model_context, server_context, tokenizer_encoder
 from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
 from spec_tod.bench.store import ShardWriter, TurnRecord, load_records, shard_path, write_records
+from spec_tod.chat.template import ChatTemplate, load_chat_template
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.readers import find_db_dir, find_schema, load_dialogues
 from spec_tod.data.schema import Service, load_schema
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
+from spec_tod.provenance import provenance
 
 DEFAULT_CONCURRENCY = 64
 """Requests in flight when neither ``--concurrency`` nor the server (``/info``) says."""
@@ -74,6 +78,16 @@ class BenchOptions:
     response: CallSettings = field(default_factory=lambda: CallSettings(max_new_tokens=192))
     timeout_s: float = 120.0
     max_retries: int = 5
+    chat_roles: str = "auto"
+    """``--protocol chat``: the role map of :mod:`spec_tod.bench.chat_roles`."""
+    stream: bool = False
+    request_rate: float | None = None
+    """Requests started per second (``None``: as fast as ``concurrency`` allows)."""
+    arrival: str = "poisson"
+    percentiles: tuple[float, ...] = DEFAULT_STREAM_PERCENTILES
+    label: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    """Read from the environment by the command; sent as a header, never written anywhere."""
 
 
 @dataclass
@@ -108,8 +122,19 @@ def template_fingerprint(template: ChatTemplate) -> str:
     return text_fingerprint(template.source, json.dumps(template.special_tokens, sort_keys=True), *template.stop_strings)
 
 
-def build_config(options: BenchOptions, inputs: Inputs, template: ChatTemplate) -> RunConfig:
-    """The run configuration ``options`` describe (see :mod:`spec_tod.bench.config` for what counts)."""
+def build_config(options: BenchOptions, inputs: Inputs, template: ChatTemplate | None) -> RunConfig:
+    """The run configuration ``options`` describe (see :mod:`spec_tod.bench.config` for what counts).
+
+    Chat endpoints render prompts with the server's template: without a local template the
+    configuration records ``server-chat:<role map>``, since the roles decide the text the model sees.
+    """
+    if template is None:
+        template_name = f"server-chat:{options.chat_roles}"
+        template_sha256 = text_fingerprint("chat", options.chat_roles)
+    else:
+        template_name, template_sha256 = options.template or "model-dir", template_fingerprint(template)
+        if options.protocol == "chat":
+            template_name = f"server-chat:{template_name}"
     return RunConfig(
         dataset=options.dataset,
         split=options.split,
@@ -117,8 +142,8 @@ def build_config(options: BenchOptions, inputs: Inputs, template: ChatTemplate) 
         limit_dialogues=options.limit_dialogues,
         dialogue_count=len(inputs.dialogues),
         dialogues_sha256=dialogues_fingerprint(inputs.dialogues),
-        template=options.template or "model-dir",
-        template_sha256=template_fingerprint(template),
+        template=template_name,
+        template_sha256=template_sha256,
         served_model=options.served_model,
         seed=options.seed,
         dst=options.dst,
@@ -152,7 +177,9 @@ def run_bench(
             f"--shard {options.shard} is not a shard of --shards {options.shards}: expected 0..{options.shards - 1}"
         )
     inputs = load_inputs(options.dataset, options.data_dir, options.split, options.limit_dialogues)
-    template = load_chat_template(options.template or options.model_dir)
+    source = options.template or options.model_dir
+    # chat endpoints render with the server's template; a local one, when given, decides the roles as in training
+    template = load_chat_template(source) if source is not None or options.protocol != "chat" else None
     config = build_config(options, inputs, template)
     open_run_dir(options.run_dir, config)
     shard_of = assign_shards(inputs.dialogues, config.shards)
@@ -164,8 +191,21 @@ def run_bench(
     if missing_turns(config, inputs.dialogues, records):
         return None
     return finalize(
-        options.run_dir, config, inputs.dialogues, records, database=inputs.database, session=session.describe()
+        options.run_dir,
+        config,
+        inputs.dialogues,
+        records,
+        database=inputs.database,
+        session=session.describe(),
+        percentiles=options.percentiles,
+        provenance=run_provenance(options.label, options.served_model, options.model_dir),
     )
+
+
+def run_provenance(label: str | None, served_model: str | None, model_dir: Path | None) -> dict:
+    """The report's provenance: the served model's name (else its folder's name) and the folder's hash."""
+    model_id = served_model or (Path(model_dir).name if model_dir is not None else None)
+    return provenance(label=label, model_id=model_id, model_dir=model_dir)
 
 
 @dataclass
@@ -175,17 +215,23 @@ class _Session:
     options: BenchOptions
     config: RunConfig
     inputs: Inputs
-    template: ChatTemplate
+    template: ChatTemplate | None
     session_id: str
     concurrency: int = 0
     server_info: dict | None = None
+    arrivals: ArrivalSchedule | None = None
 
     def describe(self) -> dict:
         """The operational settings of this session, for the report (not part of the configuration)."""
         return {
             "endpoints": self.options.endpoints,
             "protocol": self.options.protocol,
+            "chat_roles": self.options.chat_roles if self.options.protocol == "chat" else None,
+            "stream": self.options.stream,
             "concurrency": self.concurrency,
+            "request_rate": self.options.request_rate,
+            "arrival": self.options.arrival if self.options.request_rate is not None else None,
+            "measured_request_rate": self.arrivals.measured_rate() if self.arrivals is not None else None,
             "shard": self.options.shard,
             "timeout_s": self.options.timeout_s,
             "max_retries": self.options.max_retries,
@@ -194,11 +240,11 @@ class _Session:
             "server_info": self.server_info,
         }
 
-    def _renderer(self) -> PromptRenderer:
+    def _renderer(self, template: ChatTemplate) -> PromptRenderer:
         model_dir = self.options.model_dir
         encode = tokenizer_encoder(model_dir) if model_dir is not None else None
         limit = self.options.max_model_len or server_context(self.server_info) or model_context(model_dir)
-        return PromptRenderer(self.template, encode, limit)
+        return PromptRenderer(template, encode, limit)
 
     async def _concurrency(self) -> int:
         if self.options.concurrency is not None:
@@ -214,6 +260,9 @@ class _Session:
             concurrency=concurrency,
             timeout_s=self.options.timeout_s,
             max_retries=self.options.max_retries,
+            stream=self.options.stream,
+            api_key=self.options.api_key,
+            arrivals=self.arrivals,
         )
 
     async def run(
@@ -224,15 +273,23 @@ class _Session:
         on_start: Callable[[int, int], Progress] | None,
     ) -> None:
         self.concurrency = await self._concurrency()
+        if self.options.request_rate is not None:
+            self.arrivals = ArrivalSchedule(self.options.request_rate, self.options.arrival, self.config.seed)  # type: ignore[arg-type]
         async with self._client(self.concurrency) as client:
             self.server_info = await client.server_info()
             if self.server_info is not None:
                 write_json(self.options.run_dir / SERVER_INFO_FILE, self.server_info)
+            render: Render
+            stops: tuple[str, ...] = ()  # chat: the server's template ends the turn
+            if self.options.protocol == "chat" or self.template is None:
+                render = chat_renderer(chat_role_map(self.options.chat_roles, self.template))
+            else:
+                render, stops = self._renderer(self.template), tuple(self.template.stop_strings)
             turns = TurnRunner(
                 client=client,
-                render=self._renderer(),
-                dst_params=_params(self.config.dst, self.template.stop_strings, self.config.seed),
-                response_params=_params(self.config.response, self.template.stop_strings, self.config.seed),
+                render=render,
+                dst_params=_params(self.config.dst, stops, self.config.seed),
+                response_params=_params(self.config.response, stops, self.config.seed),
                 database=self.inputs.database,
                 session=self.session_id,
             )
@@ -315,7 +372,14 @@ def _e2e_unit(
     return run
 
 
-def merge_runs(run_dirs: Sequence[Path], out_dir: Path, data_dir: Path) -> RunOutputs | None:
+def merge_runs(
+    run_dirs: Sequence[Path],
+    out_dir: Path,
+    data_dir: Path,
+    *,
+    percentiles: Sequence[float] = DEFAULT_STREAM_PERCENTILES,
+    label: str | None = None,
+) -> RunOutputs | None:
     """Combine the shard checkpoints of ``run_dirs`` (one configuration) into ``out_dir`` and, when no turn
     is missing, write the outputs there. A turn done in one directory wins over a failed attempt in
     another; among done records the first directory's wins."""
@@ -357,4 +421,6 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path, data_dir: Path) -> RunOu
         merged,
         database=inputs.database,
         session={"merged_from": [str(run_dir) for run_dir in run_dirs], "data_dir": str(data_dir)},
+        percentiles=percentiles,
+        provenance=run_provenance(label, config.served_model, None),
     )

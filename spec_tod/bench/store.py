@@ -44,6 +44,10 @@ class CallRecord(BaseModel):
     latency_s: float
     attempts: int = 1
     endpoint: str = ""
+    ttft_s: float | None = None
+    """Streamed answers: seconds from sending to the first piece of text."""
+    itl_s: list[float] = []
+    """Streamed answers: seconds between successive pieces of text (inter-token latency)."""
 
 
 class TurnRecord(BaseModel):

@@ -5,7 +5,8 @@ responses, errors, timeouts) but replaces httpcore's connection pool, whose per-
 connection makes one client fall off a cliff above about 50 requests in flight (see
 :mod:`spec_tod.bench.client`). Here each origin has a plain LIFO list of idle connections, a
 request goes out in one ``write`` and its response comes back whole (the body already read, so
-``stream=True`` gains nothing).
+``stream=True`` gains nothing); ``response.extensions["body_marks"]`` holds when each piece of the
+body arrived, which times a streamed (server-sent events) answer without reading it as a stream.
 
 Limits and timeouts: at most ``max_connections`` requests are in flight (each on its own
 connection); more wait, for up to httpx's ``pool`` timeout (``httpx.PoolTimeout``). The ``connect``
@@ -14,8 +15,8 @@ the **whole** answer once the request is written (``httpx.ReadTimeout``; httpcor
 read, which for an answer sent at once is the same). Writes never wait: the request is handed to
 the event loop whole, so there is no ``write`` timeout.
 
-Not supported: HTTP/2, proxies, upgrades (``CONNECT``, WebSocket) and streaming a response as it
-arrives.
+Not supported: HTTP/2, proxies, upgrades (``CONNECT``, WebSocket) and reading a response as it
+arrives (its arrival is timed instead, see above).
 """
 
 from __future__ import annotations
@@ -77,7 +78,11 @@ class PooledTransport(httpx.AsyncBaseTransport):
             response.status,
             headers=response.headers,
             stream=httpx.ByteStream(response.body),
-            extensions={"http_version": response.http_version, "reason_phrase": response.reason},
+            extensions={
+                "http_version": response.http_version,
+                "reason_phrase": response.reason,
+                "body_marks": response.marks,
+            },
         )
 
     async def aclose(self) -> None:

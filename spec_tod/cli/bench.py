@@ -85,7 +85,42 @@ def run(
     served_model: str | None = typer.Option(
         None, "--model", help="The `model` field of OpenAI-style requests (omit for a pinned `transformers serve`)."
     ),
-    protocol: str = typer.Option("openai", "--protocol", help="openai (/v1/completions) or tgi (/generate)."),
+    protocol: str = typer.Option(
+        "openai", "--protocol",
+        help="openai (/v1/completions, prompts rendered here), chat (/v1/chat/completions, rendered by the server; "
+        "needs continue_final_message, e.g. vLLM) or tgi (/generate). An API key is read from $SPEC_TOD_API_KEY, "
+        "else $OPENAI_API_KEY, and sent as Authorization: Bearer.",
+    ),
+    chat_roles: str = typer.Option(
+        "auto", "--chat-roles",
+        help="--protocol chat: auto (the roles training used for --model-dir's or --template's chat template, "
+        "else spec-tod), spec-tod (the five roles as they are) or openai (function -> assistant, observation -> "
+        "user, for endpoints that take only OpenAI roles).",
+    ),
+    stream: bool = typer.Option(
+        False, "--stream/--no-stream",
+        help="Ask for streamed answers (SSE) and report TTFT, TPOT and inter-token latency.",
+    ),
+    percentiles: str = typer.Option(
+        "50,90,99", "--percentiles", help="Percentiles of the streaming metrics in the report, e.g. 50,90,99,99.9."
+    ),
+    request_rate: float | None = typer.Option(
+        None, "--request-rate", click_type=click.FloatRange(0.0, min_open=True),
+        help="Start requests at this many per second (open loop); --concurrency stays a cap. Default: as fast as "
+        "--concurrency allows.",
+    ),
+    arrival: str = typer.Option(
+        "poisson", "--arrival", help="With --request-rate: poisson (exponential gaps, seeded by --seed) or constant."
+    ),
+    label: str | None = typer.Option(
+        None, "--label", help="A name for this run, stored with the provenance in report.json and scores.json."
+    ),
+    push_to_hub: str | None = typer.Option(
+        None, "--push-to-hub", metavar="REPO",
+        help="Once the run is complete, upload its results (not the checkpoints) to this Hub dataset repo (user/name) "
+        "under a folder named like --run-dir. Token: $HF_TOKEN; another Hub: $HF_ENDPOINT; "
+        "needs HF_HUB_OFFLINE unset or 0.",
+    ),
     timeout: float = typer.Option(
         120.0, "--timeout", click_type=click.FloatRange(0.0, min_open=True), help="Seconds per request attempt."
     ),
@@ -98,8 +133,14 @@ def run(
 
     if mode not in ("e2e", "dst"):
         raise SpecTodError(f"--mode {mode!r}: expected e2e or dst")
-    if not endpoint or (model_dir is None and template is None):
-        endpoint, model_dir = _from_served(endpoint, model_dir, template)
+    if protocol not in ("openai", "chat", "tgi"):
+        raise SpecTodError(f"--protocol {protocol!r}: expected openai, chat or tgi")
+    if arrival not in ("poisson", "constant"):
+        raise SpecTodError(f"--arrival {arrival!r}: expected poisson or constant")
+    chosen_percentiles = _percentiles(percentiles)
+    needs_template = protocol != "chat"  # chat endpoints render the prompts themselves
+    if not endpoint or (needs_template and model_dir is None and template is None):
+        endpoint, model_dir = _from_served(endpoint, model_dir, template, needs_template)
     sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p}
     options = BenchOptions(
         endpoints=list(endpoint),
@@ -122,6 +163,13 @@ def run(
         response=CallSettings(max_new_tokens=response_max_new_tokens, **sampling),
         timeout_s=timeout,
         max_retries=max_retries,
+        chat_roles=chat_roles,
+        stream=stream,
+        request_rate=request_rate,
+        arrival=arrival,
+        percentiles=chosen_percentiles,
+        label=label,
+        api_key=api_key_from_env(),
     )
     console = Console(stderr=True)
     with _progress(console) as progress:
@@ -134,6 +182,8 @@ def run(
         return
     _summary(outputs.report, outputs.run_dir)
     _fail_if_incomplete(outputs, f"check that {', '.join(endpoint)} answers, then rerun the same command to retry them")
+    if push_to_hub is not None:
+        _push(outputs.run_dir, push_to_hub)
 
 
 @bench_app.command("merge")
@@ -143,12 +193,15 @@ def merge(
     data_dir: Path = typer.Option(
         None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
     ),
+    percentiles: str = typer.Option("50,90,99", "--percentiles", help="Percentiles of the streaming metrics."),
+    label: str | None = typer.Option(None, "--label", help="A name for the merged run, stored with its provenance."),
 ) -> None:
     """Combine shard run directories (e.g. from several machines) and write the outputs once all turns are there."""
     from spec_tod.bench.runner import merge_runs
 
+    chosen = _percentiles(percentiles)
     target = out or run_dirs[0]
-    outputs = merge_runs(run_dirs, target, data_dir or default_data_dir())
+    outputs = merge_runs(run_dirs, target, data_dir or default_data_dir(), percentiles=chosen, label=label)
     if outputs is None:
         Console(stderr=True).print(
             f"[yellow]merged into {target}, but some shards' turns are still missing;[/] run them and merge again."
@@ -203,6 +256,9 @@ def _summary(report: dict[str, Any], run_dir: Path) -> None:
             table.add_row("joint goal accuracy", f"{scores['dst']['joint_accuracy']:.2f}")
     for kind, stats in report["latency_s"].items():
         table.add_row(f"{kind} latency p50 / p95 / p99 (s)", f"{stats['p50_s']:.3f} / {stats['p95_s']:.3f} / {stats['p99_s']:.3f}")
+    for kind, stats in (report.get("streaming") or {}).get("by_call", {}).items():
+        ttft = stats["ttft_ms"]
+        table.add_row(f"{kind} TTFT mean / p50 (ms)", f"{ttft['mean']:.1f} / {ttft.get('p50', float('nan')):.1f}")
     speed = report["throughput"]
     table.add_row("requests/s, generated tokens/s", f"{speed['requests_per_s']:.2f}, {speed['generated_tokens_per_s']:.1f}")
     console.print(table)
@@ -220,11 +276,49 @@ def _fail_if_incomplete(outputs: RunOutputs, next_step: str) -> None:
         )
 
 
+def _percentiles(text: str) -> tuple[float, ...]:
+    from spec_tod.bench.metrics import parse_percentiles
+    from spec_tod.errors import SpecTodError
+
+    try:
+        return parse_percentiles(text)
+    except ValueError as error:
+        raise SpecTodError(
+            f"--percentiles {text!r}: {error}; expected numbers in (0, 100] such as 50,90,99"
+        ) from None
+
+
+RESULT_IGNORE = ("shards/*", "*.lock", ".*")
+"""What ``--push-to-hub`` leaves out of a run directory: checkpoints, lock files, hidden temporaries."""
+
+
+def _push(run_dir: Path, repo_id: str) -> None:
+    from spec_tod.hub import push_folder
+
+    name = run_dir.resolve().name
+    url = push_folder(
+        run_dir, repo_id, message=f"spec-tod bench: {name}", path_in_repo=name, ignore_patterns=RESULT_IGNORE
+    )
+    Console().print(f"pushed to {url}")
+
+
+API_KEY_ENV = ("SPEC_TOD_API_KEY", "OPENAI_API_KEY")
+
+
+def api_key_from_env() -> str | None:
+    """The endpoint's API key: the first of :data:`API_KEY_ENV` that is set (keys never come from flags)."""
+    import os
+
+    return next((os.environ[name] for name in API_KEY_ENV if os.environ.get(name)), None)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
 
 
-def _from_served(endpoints: list[str], model_dir: Path | None, template: str | None) -> tuple[list[str], Path | None]:
+def _from_served(
+    endpoints: list[str], model_dir: Path | None, template: str | None, needs_template: bool = True
+) -> tuple[list[str], Path | None]:
     """Fill a missing --endpoint (and --model-dir, when the server runs a local folder) from `spec-tod serve`'s record."""
     from spec_tod.errors import SpecTodError
     from spec_tod.serve.registry import latest
@@ -235,6 +329,8 @@ def _from_served(endpoints: list[str], model_dir: Path | None, template: str | N
             raise SpecTodError("no --endpoint given and no server started by `spec-tod serve`: pass --endpoint URL")
         endpoints = [record.url]
     if model_dir is None and template is None:
+        if not needs_template:  # the served folder still identifies the model in the provenance
+            return endpoints, Path(record.source) if record is not None and Path(record.source).is_dir() else None
         if record is None or not Path(record.source).is_dir() or record.url not in endpoints:
             raise SpecTodError("pass --model-dir (the served model's folder, for its chat template) or --template llama3")
         model_dir = Path(record.source)

@@ -101,6 +101,18 @@ def build_data_command(
     hf_dataset: Annotated[
         bool, typer.Option(help="Also save a Hugging Face datasets folder <name>.hf/ (load_from_disk, push_to_hub).")
     ] = False,
+    label: Annotated[
+        Optional[str], typer.Option(help="A name for this data set, stored with the provenance in the manifest.")
+    ] = None,
+    push_to_hub: Annotated[
+        Optional[str],
+        typer.Option(
+            "--push-to-hub",
+            metavar="REPO",
+            help="Then upload the data file, the manifest (and the .hf folder) to this Hub dataset repo (user/name), "
+            "created if missing. Token: $HF_TOKEN; another Hub: $HF_ENDPOINT; needs HF_HUB_OFFLINE unset or 0.",
+        ),
+    ] = None,
 ) -> None:
     """Build Spec-TOD instruction data: one record per dialogue, with a manifest of inputs, counts and hashes.
 
@@ -120,6 +132,8 @@ def build_data_command(
             command += [flag, str(value)]
     command += ["--skip-invalid"] if skip_invalid else []
     command += ["--hf-dataset"] if hf_dataset else []
+    command += ["--label", label] if label is not None else []
+    command += ["--push-to-hub", push_to_hub] if push_to_hub is not None else []
     options = BuildOptions(
         dataset=dataset,
         data_dir=data_dir,
@@ -137,6 +151,7 @@ def build_data_command(
         tokenizer=tokenizer,
         hf_dataset=hf_dataset,
         command=tuple(command),
+        label=label,
     )
     console = Console(stderr=True)
     with Progress(
@@ -146,6 +161,12 @@ def build_data_command(
     ) as progress:
         summary = build_data(options, _RichProgress(progress))
     Console().print(summary_table(summary))
+    if push_to_hub is not None:
+        from spec_tod.hub import push_folder
+
+        stem = summary.manifest.name.removesuffix(".manifest.json")
+        url = push_folder(out, push_to_hub, message=f"spec-tod build-data: {stem}", allow_patterns=[f"{stem}.*"])
+        Console().print(f"pushed to {url}")
 
 
 def summary_table(summary: BuildSummary) -> Table:

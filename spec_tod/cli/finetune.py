@@ -39,6 +39,14 @@ def finetune_command(
     gpus: Optional[str] = typer.Option(None, help=_GPUS_HELP),
     image: Optional[str] = typer.Option(None, help="axolotl image for the docker backend (default: settings' docker.image)."),
     docker_host: Optional[str] = typer.Option(None, help=_DOCKER_HOST_HELP),
+    wandb_project: Optional[str] = typer.Option(
+        None, "--wandb-project", help="Log to this Weights & Biases project (key: $WANDB_API_KEY, never a flag)."
+    ),
+    wandb_entity: Optional[str] = typer.Option(None, "--wandb-entity", help="W&B team or user owning the project."),
+    wandb_name: Optional[str] = typer.Option(None, "--wandb-name", help="W&B run name."),
+    tensorboard: Optional[bool] = typer.Option(
+        None, "--tensorboard/--no-tensorboard", help="Write TensorBoard event files into the run folder (runs/)."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
 ) -> None:
@@ -46,14 +54,23 @@ def finetune_command(
 
     CONFIG is a spec-tod training YAML (see configs/), or a run folder to continue with --resume;
     without it, give --base-model, --data and --output-dir. Options given override the file.
-    The HF token (gated models) is read from $HF_TOKEN only.
+    The HF token (gated models) is read from $HF_TOKEN only, the W&B key from $WANDB_API_KEY only.
     """
+    tracking = {
+        key: value
+        for key, value in {
+            "wandb_project": wandb_project, "wandb_entity": wandb_entity, "wandb_name": wandb_name,
+            "tensorboard": tensorboard,
+        }.items()
+        if value is not None
+    }
     overrides: dict[str, Any] = {
         key: value
         for key, value in {
             "preset": preset, "profile": profile, "base_model": base_model, "output_dir": output_dir and str(output_dir),
             "data": data and [{"path": str(path)} for path in data], "max_steps": max_steps,
             "docker": image and {"image": image},
+            "tracking": tracking or None,
         }.items()
         if value is not None
     }

@@ -13,6 +13,7 @@ from spec_tod.data.database import VenueDatabase
 from spec_tod.data.readers import find_db_dir, load_dialogues
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
+from spec_tod.provenance import provenance
 from spec_tod.score import Scorer, load_predictions
 from spec_tod.score.references import load_booked_domains
 from spec_tod.score.report import render
@@ -50,7 +51,8 @@ def score_command(
         typer.Option(
             "--json",
             help="Also write the scores as JSON: bleu, inform, success, combined, inform_by_domain, success_by_domain, "
-            "richness, dst (null without predicted states), coverage.",
+            "richness, dst (null without predicted states), coverage, and provenance (label, tool version, git "
+            "revision, date, command line).",
         ),
     ] = None,
     booked_domains: Annotated[
@@ -80,7 +82,13 @@ def score_command(
     ] = False,
     details: Annotated[
         Optional[Path],
-        typer.Option(help="Write per-dialogue verdicts to this JSON file: Inform/Success per domain and why each failed."),
+        typer.Option(
+            help="Write per-dialogue verdicts to this JSON file ({provenance, dialogues: [...]}): Inform/Success per "
+            "domain and why each failed."
+        ),
+    ] = None,
+    label: Annotated[
+        Optional[str], typer.Option(help="A name for these scores, stored with their provenance in the JSON outputs.")
     ] = None,
     show_failures: Annotated[
         int, typer.Option(min=0, help="Print the first N dialogues that failed Inform or Success, with the reasons.")
@@ -113,11 +121,12 @@ def score_command(
         )
         result = scorer.score(loaded, allow_subset=subset, on_stage=lambda stage: status.update(f"scoring: {stage}"))
     render(result, console, show_failures=show_failures)
+    origin = provenance(label=label)
     if json_out is not None:
-        write_json(json_out, result.to_json_dict())
+        write_json(json_out, {**result.to_json_dict(), "provenance": origin})
         console.print(f"scores written to {json_out}")
     if details is not None:
-        write_json(details, [detail.model_dump() for detail in result.details])
+        write_json(details, {"provenance": origin, "dialogues": [detail.model_dump() for detail in result.details]})
         console.print(f"per-dialogue details written to {details}")
 
 

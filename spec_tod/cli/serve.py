@@ -52,7 +52,12 @@ def _entrypoint(value: str | None) -> list[str] | None:
 def start_command(
     model: str = typer.Argument(..., help="A model folder (a merged fine-tune) or a Hugging Face hub id (org/name)."),
     engine: str = typer.Option(
-        ..., "--engine", "-e", help=f"The serving engine: {', '.join(ENGINE_NAMES)} (transformers runs locally on the CPU)."
+        ..., "--engine", "-e",
+        help=f"The serving engine: {', '.join(ENGINE_NAMES)} (transformers runs as a local process).",
+    ),
+    device: str = typer.Option(
+        "auto", "--device",
+        help="transformers engine: auto (the GPU when torch sees one, else the CPU), cpu or cuda.",
     ),
     port: int = typer.Option(8030, "--port", "-p", min=1, max=65535, help="Port the server answers on."),
     host: str = typer.Option(
@@ -72,7 +77,9 @@ def start_command(
     image: Optional[str] = typer.Option(None, "--image", help="Engine image:tag (default: the engine's pinned image)."),
     shm_size: str = typer.Option("1g", "--shm-size", help="Shared memory for the container (NCCL needs it when sharding)."),
     dtype: Optional[str] = typer.Option(
-        None, "--dtype", help="Weight dtype (default: bfloat16 in containers, float32 for transformers)."
+        None, "--dtype",
+        help="Weight dtype (default: bfloat16 in containers and for transformers on a GPU, "
+        "float32 for transformers on the CPU).",
     ),
     max_input_tokens: int = typer.Option(4000, help="TGI --max-input-tokens (the release's value)."),
     max_total_tokens: int = typer.Option(
@@ -112,7 +119,7 @@ def start_command(
         engine=engine, model=model, port=port, host=host, network=network, gpus=gpus, image=image,  # type: ignore[arg-type]
         shm_size=shm_size, dtype=dtype, max_input_tokens=max_input_tokens, max_total_tokens=max_total_tokens,
         max_batch_prefill_tokens=max_batch_prefill_tokens, loras=_loras(lora), name=name, timeout=timeout,
-        pull=pull, docker_host=docker_host, engine_args=engine_arg, entrypoint=_entrypoint(entrypoint),
+        pull=pull, docker_host=docker_host, engine_args=engine_arg, entrypoint=_entrypoint(entrypoint), device=device,
     )
     with console.status(f"starting {engine} for {model} ...") as waiting:
         record = start(options, on_wait=lambda s: waiting.update(f"waiting for {engine} to answer ({s:.0f} s) ..."))

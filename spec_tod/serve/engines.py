@@ -8,7 +8,8 @@ flags are testable without a GPU.
 TGI's defaults are the release's launcher flags (``run_tgi_docker.sh``, reference section 7):
 bf16, max input 4000 tokens, max total 4096, max batch prefill 4096; the number of shards is the
 number of GPUs given. vLLM and SGLang get the same context length (4096). ``transformers``
-(``transformers serve``) runs as a local process on the CPU for small models.
+(``transformers serve``) runs as a local process for small models, on the GPU when there is one
+(``--device auto``, the default) and in float32 on the CPU, bfloat16 on a GPU.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Launch:
     max_batch_prefill_tokens: int = 4096
     adapters: Sequence[Adapter] = ()
     extra_args: Sequence[str] = ()
+    device: str = "cpu"
+    """``transformers``: ``cpu`` or ``cuda`` (resolved from ``--device auto`` by :func:`resolve_device`)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def _transformers_arguments(launch: Launch) -> list[str]:
         "serve", launch.model,
         "--host", launch.bind_host,
         "--port", str(launch.port),
-        "--device", "cpu",
+        "--device", launch.device,
         "--dtype", launch.dtype,
     ]
     return [*args, *launch.extra_args]
@@ -174,6 +177,27 @@ ENGINES: dict[str, Engine] = {
         uses_gpus=False,
     ),
 }
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> str:
+    """``cpu`` or ``cuda`` for ``--device``: ``auto`` is ``cuda`` when torch sees a GPU."""
+    if device not in DEVICES:
+        raise SpecTodError(f"--device {device!r}: expected one of {', '.join(DEVICES)}")
+    if device != "auto":
+        return device
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def default_dtype(chosen: Engine, device: str) -> str:
+    """The engine's dtype when ``--dtype`` is not given: bfloat16 for ``transformers`` on a GPU."""
+    return "bfloat16" if chosen.name == "transformers" and device == "cuda" else chosen.default_dtype
 
 
 def engine(name: str) -> Engine:

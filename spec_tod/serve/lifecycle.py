@@ -19,9 +19,9 @@ from pathlib import Path
 from spec_tod.errors import SpecTodError
 from spec_tod.serve import registry
 from spec_tod.serve.container import ContainerPlan, Network, engine_bind, find_container, model_mounts, start_container
-from spec_tod.serve.engines import Adapter, Engine, Launch, engine
+from spec_tod.serve.engines import Adapter, Engine, Launch, default_dtype, engine, resolve_device
 from spec_tod.serve.health import StartedEngine, is_healthy, wait_until_healthy
-from spec_tod.serve.local import LocalServer, start_process, transformers_cli
+from spec_tod.serve.local import LocalServer, start_process, transformers_command
 from spec_tod.serve.registry import ServerRecord
 from spec_tod.settings import state_dir
 
@@ -54,6 +54,8 @@ class ServeOptions:
     engine_args: Sequence[str] = ()
     entrypoint: Sequence[str] | None = None
     """Replaces the image's entry point (tests run a stand-in HTTP server in place of the engine)."""
+    device: str = "auto"
+    """``transformers``: ``auto`` (the GPU when there is one), ``cpu`` or ``cuda``."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,13 @@ def start(options: ServeOptions, on_wait: Callable[[float], None] | None = None)
 
 
 def _start_process(options: ServeOptions, chosen: Engine, record: ServerRecord) -> tuple[StartedEngine, ServerRecord]:
-    launch = _launch(options, chosen, model=record.model, served_model=record.model, bind=(options.host, options.port))
+    device = resolve_device(options.device)
+    launch = _launch(
+        options, chosen, model=record.model, served_model=record.model, bind=(options.host, options.port), device=device
+    )
     log_path = state_dir() / "logs" / f"{record.name}.log"
     process = start_process(
-        [transformers_cli(), *chosen.build_arguments(launch)],
+        [*transformers_command(), *chosen.build_arguments(launch)],
         log_path,
         f"the transformers server {record.name}",
         offline=Path(record.model).is_dir(),
@@ -230,7 +235,7 @@ def _drop_stale(name: str) -> None:
 
 def _launch(
     options: ServeOptions, chosen: Engine, *, model: str, served_model: str, bind: tuple[str, int],
-    adapters: Sequence[Adapter] = (), num_gpus: int = 0,
+    adapters: Sequence[Adapter] = (), num_gpus: int = 0, device: str = "cpu",
 ) -> Launch:
     return Launch(
         model=model,
@@ -238,12 +243,13 @@ def _launch(
         bind_host=bind[0],
         port=bind[1],
         num_gpus=num_gpus,
-        dtype=options.dtype or chosen.default_dtype,
+        dtype=options.dtype or default_dtype(chosen, device),
         max_input_tokens=options.max_input_tokens,
         max_total_tokens=options.max_total_tokens,
         max_batch_prefill_tokens=options.max_batch_prefill_tokens,
         adapters=adapters,
         extra_args=options.engine_args,
+        device=device,
     )
 
 

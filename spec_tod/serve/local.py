@@ -11,7 +11,6 @@ which ``GET /v1/models`` answers 500.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,15 +31,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def transformers_cli() -> str:
-    """The ``transformers`` command of this Python environment, else the one on ``PATH``."""
-    beside = Path(sys.executable).parent / "transformers"
-    found = str(beside) if beside.is_file() else shutil.which("transformers")
-    if not found:
+def transformers_command() -> list[str]:
+    """How to start ``transformers`` in this environment: its own command line, run through
+    :mod:`spec_tod.serve.transformers_entry` so that ``/v1/models`` lists the served model."""
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is None or importlib.util.find_spec("fastapi") is None:
         raise SpecTodError(
-            "the `transformers` command is not installed; install the serving extra: pip install 'spec-tod[serve]'"
+            "`transformers serve` is not installed; install the serving extra: pip install 'spec-tod[serve]'"
         )
-    return found
+    return [sys.executable, "-m", "spec_tod.serve.transformers_entry"]
 
 
 def process_start_time(pid: int) -> str | None:

@@ -4,8 +4,10 @@
 ``random.Random(seed)`` used in a fixed order (the fraction, then the per-domain cap) and, for the
 instruction paraphrases, from each dialogue's own ``random.Random(f"{seed}:{dialogue id}")`` (the
 generator inference draws from, :mod:`spec_tod.tasks.layout`), and every output is a pure function of the
-inputs and options, so the same command writes byte-identical files. Everything is validated and
-built in memory before the first file is written; each file is written to a temporary file and
+inputs and options, so the same command writes byte-identical files (the manifest's provenance
+holds the date: fix it with ``$SOURCE_DATE_EPOCH`` for identical manifests too). Everything is
+validated and built
+in memory before the first file is written; each file is written to a temporary file and
 renamed, so a failed build leaves no partial output.
 
 Outputs in ``out``: ``<dataset>-<split>-<task>.jsonl`` (ShareGPT) or ``....messages.jsonl``
@@ -29,6 +31,7 @@ from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_database, load_dialogues
 from spec_tod.data.schema import load_schema
 from spec_tod.errors import SpecTodError
+from spec_tod.provenance import provenance
 from spec_tod.tasks.functions import is_multiwoz_domain, multiwoz_rules
 from spec_tod.tasks.length import TokenCounter
 from spec_tod.tasks.records import TASKS, Record, Task, build_record, dialogue_domains
@@ -73,6 +76,8 @@ class BuildOptions:
     hf_dataset: bool = False
     command: tuple[str, ...] = ()
     """The command line, recorded in the manifest."""
+    label: str | None = None
+    """A name for the data set, recorded in the manifest's provenance."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,7 @@ def build_data(
         counts=counts,
         skipped=list(loaded.skipped),
         outputs=[],
+        provenance=provenance(label=options.label, model_dir=options.tokenizer, argv=options.command or None),
     )
 
     if progress:

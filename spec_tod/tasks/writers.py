@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -94,7 +94,8 @@ class Counts(BaseModel):
 
 
 class Manifest(BaseModel):
-    """What a build read, chose and wrote; rerunning the same command gives the same manifest bytes."""
+    """What a build read, chose and wrote; rerunning the same command gives the same manifest bytes when
+    ``$SOURCE_DATE_EPOCH`` fixes the provenance's date (otherwise only that date differs)."""
 
     tool: str = "spec-tod"
     version: str
@@ -113,6 +114,8 @@ class Manifest(BaseModel):
     skipped: list[tuple[str, str]]
     """``(dialogue id, reason)`` of the skipped dialogues."""
     outputs: list[FileEntry]
+    provenance: dict[str, Any] | None = None
+    """:mod:`spec_tod.provenance` (label, tool version, git revision, date, command, the --tokenizer model)."""
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:

@@ -124,6 +124,7 @@ def axolotl_config(
         optional["evals_per_epoch"] = settings.evals_per_epoch
     cfg |= {key: value for key, value in optional.items() if value is not None}
     cfg |= _distributed_keys(settings)
+    cfg |= _tracking_keys(settings)
     cfg |= settings.axolotl
     return cfg
 
@@ -190,6 +191,20 @@ def _adapter_keys(settings: TrainSettings) -> dict[str, Any]:
         keys |= {"load_in_4bit": True, "load_in_8bit": False}
     if lora.kernels is not None:
         keys |= {"lora_qkv_kernel": lora.kernels, "lora_o_kernel": lora.kernels, "lora_mlp_kernel": lora.kernels}
+    return keys
+
+
+def _tracking_keys(settings: TrainSettings) -> dict[str, Any]:
+    # axolotl 0.19 (utils/schemas/integrations.py WandbConfig, config.py use_tensorboard): W&B is on once
+    # wandb_project is set; use_tensorboard adds "tensorboard" to the Trainer's report_to.
+    tracking = settings.tracking
+    keys: dict[str, Any] = {}
+    if tracking.wandb_project is not None:
+        keys |= {"wandb_project": tracking.wandb_project, "use_wandb": True}
+        named = (("wandb_entity", tracking.wandb_entity), ("wandb_name", tracking.wandb_name))
+        keys |= {key: value for key, value in named if value is not None}
+    if tracking.tensorboard:
+        keys["use_tensorboard"] = True
     return keys
 
 

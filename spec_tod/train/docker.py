@@ -6,7 +6,8 @@ What the container gets (docker/README.md says the same for people who run the i
 - each folder holding training data at ``/workspace/data/<n>`` (read-only);
 - a local base model at ``/workspace/base-model`` (read-only); a hub id is downloaded into
 - the host's Hugging Face cache at ``/workspace/hf-home`` (``HF_HOME``), so downloads are kept;
-- ``HF_TOKEN`` from this process's environment, over stdin (never in the container's configuration);
+- ``HF_TOKEN`` and ``WANDB_API_KEY`` (W&B logging) from this process's environment, over stdin (never
+  in the container's configuration), each only when it is set;
 - the requested GPUs, 16 GB of shared memory for NCCL, host networking (multi-node rendezvous).
 """
 
@@ -27,6 +28,8 @@ DATA_DIR = "/workspace/data"
 BASE_MODEL_DIR = "/workspace/base-model"
 HF_HOME_DIR = "/workspace/hf-home"
 LOCAL_BACKEND_HINT = "use --backend local to run axolotl in this environment"
+SECRET_ENV = ("HF_TOKEN", "WANDB_API_KEY")
+"""Tokens the container gets over stdin when they are set here: gated models, and W&B logging."""
 
 
 class DockerBackend:
@@ -72,7 +75,7 @@ class DockerBackend:
             entrypoint=settings.docker.entrypoint,
             command=["axolotl", *args],
             environment=environment,
-            secret_env=["HF_TOKEN"],
+            secret_env=list(SECRET_ENV),
             mounts=self.mounts(settings),
             gpus=(list(gpus) if gpus else "all") if wanted else None,
             shm_size=settings.docker.shm_size,

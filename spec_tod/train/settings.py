@@ -92,6 +92,15 @@ class DockerSettings(_Strict):
         return _absolute(path) if path is not None else None
 
 
+class TrackingSettings(_Strict):
+    """Where training metrics go besides the log: Weights & Biases and TensorBoard (axolotl's keys)."""
+
+    wandb_project: str | None = Field(None, description="W&B project; the key is $WANDB_API_KEY (docker: over stdin).")
+    wandb_entity: str | None = Field(None, description="W&B team or user that owns the project.")
+    wandb_name: str | None = Field(None, description="W&B run name (default: W&B's own).")
+    tensorboard: bool = Field(False, description="TensorBoard event files under the run folder (runs/).")
+
+
 class TrainSettings(_Strict):
     """A complete fine-tuning run. Presets (:mod:`spec_tod.train.presets`) fill the fields a file leaves out.
 
@@ -145,6 +154,7 @@ class TrainSettings(_Strict):
     seed: int | None = None
 
     distributed: DistributedSettings = Field(default_factory=DistributedSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
     axolotl: dict[str, Any] = Field(
         default_factory=dict, description="Raw axolotl keys added last (checked against axolotl's schema)."

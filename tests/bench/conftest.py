@@ -13,7 +13,7 @@ import pytest
 
 from spec_tod.serve.health import wait_until_healthy
 from spec_tod.serve.engines import Launch, engine
-from spec_tod.serve.local import free_port, start_process, transformers_cli
+from spec_tod.serve.local import free_port, start_process, transformers_command
 from spec_tod.settings import REPO_ROOT
 from tests.bench.scripted_server import ScriptedServer
 
@@ -52,7 +52,7 @@ def transformers_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathF
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "transformers-serve.log"
     launch = Launch(model=str(tiny_model_dir), served_model=str(tiny_model_dir), bind_host="127.0.0.1", port=port, dtype="float32")
-    argv = [transformers_cli(), *engine("transformers").build_arguments(launch)]
+    argv = [*transformers_command(), *engine("transformers").build_arguments(launch)]
     server = start_process(argv, log, "transformers serve (tiny model)", offline=True)
     url = f"http://127.0.0.1:{port}"
     try:

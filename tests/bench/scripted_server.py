@@ -1,4 +1,5 @@
-"""A deterministic stand-in for a fine-tuned Spec-TOD model behind ``/v1/completions``, with injectable faults.
+"""A deterministic stand-in for a fine-tuned Spec-TOD model behind ``/v1/completions`` (and
+``/v1/chat/completions``, whose messages it reads as one text), with injectable faults.
 
 The answer is a function of the prompt alone: a prompt that ends at the start of a ``function``
 message gets a call of one of the five functions with arguments picked by the prompt's hash (or,
@@ -89,7 +90,9 @@ class ScriptedServer:
 
     async def _complete(self, request: web.Request) -> web.StreamResponse:
         payload = await request.json()
-        prompt = payload["prompt"]
+        chat = request.path == "/v1/chat/completions"
+        # chat: the messages as one text, so that the prompt still ends in the prefill (the last message)
+        prompt = "\n".join(f"{m['role']}: {m['content']}" for m in payload["messages"]) if chat else payload["prompt"]
         key = _digest(prompt)
         self._attempts[key] += 1
         attempt = self._attempts[key]
@@ -116,9 +119,10 @@ class ScriptedServer:
             await asyncio.sleep(self.delay_s)
         text = scripted_text(prompt, self.garbage_every)[: 8 * int(payload.get("max_tokens", 128))]
         self.outcomes["ok"] += 1
+        choice = {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
         return web.json_response(
             {
-                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+                "choices": [{"index": 0, **choice, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())},
             }
         )
@@ -129,6 +133,7 @@ class ScriptedServer:
     async def _start(self) -> str:
         app = web.Application()
         app.router.add_post("/v1/completions", self._complete)
+        app.router.add_post("/v1/chat/completions", self._complete)
         app.router.add_get("/health", self._health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

@@ -1,9 +1,12 @@
 """Scriptable completion servers for the client tests (aiohttp.web in a background thread, 127.0.0.1 only).
 
-``FakeServer`` answers ``POST /v1/completions`` and ``POST /generate`` deterministically (the text
-echoes the prompt's last word), records every request's JSON body, counts the most requests it held
-at once and the connections it saw, and plays a script of faults, one per incoming request, before
-falling back to normal answers:
+``FakeServer`` answers ``POST /v1/completions``, ``POST /v1/chat/completions`` (the prompt is the
+messages' contents, one per line) and ``POST /generate`` deterministically (the text echoes the prompt's last
+word); asked to stream (``"stream": true``) it sends the words as server-sent events
+``stream_gap_s`` apart, unless ``streams=False`` (a server that answers whole anyway); it checks
+``Authorization`` when ``api_key`` is set (401 otherwise); it records every request's JSON body,
+counts the most requests it held at once and the connections it saw, and plays a script of
+faults, one per incoming request, before falling back to normal answers:
 
 - ``Fault.status_code(429, retry_after="1")``, ``Fault.status_code(503)``, ``Fault.status_code(400, message=...)``
 - ``Fault.slow(seconds)``: answer correctly, but only after ``seconds``
@@ -60,6 +63,7 @@ class Received:
     body: Any
     at: float
     peer: tuple[str, int]
+    authorization: str | None = None
 
 
 @dataclass
@@ -69,6 +73,9 @@ class FakeServer:
     delay_s: float = 0.0
     info: dict[str, Any] | None = None
     chunked: bool = False
+    streams: bool = True
+    stream_gap_s: float = 0.0
+    api_key: str | None = None
     script: deque[Fault] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     max_in_flight: int = 0
@@ -108,6 +115,7 @@ class FakeServer:
     async def _start(self) -> int:
         app = web.Application()
         app.router.add_post("/v1/completions", self._complete)
+        app.router.add_post("/v1/chat/completions", self._complete)
         app.router.add_post("/generate", self._complete)
         app.router.add_get("/info", self._info)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
@@ -131,7 +139,9 @@ class FakeServer:
     async def _complete(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         with self._lock:
-            self.received.append(Received(request.path, body, time.monotonic(), request.transport.get_extra_info("peername")))
+            peer = request.transport.get_extra_info("peername")
+            authorization = request.headers.get("Authorization")
+            self.received.append(Received(request.path, body, time.monotonic(), peer, authorization))
             fault = self.script.popleft() if self.script else None
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
@@ -142,6 +152,8 @@ class FakeServer:
                 self._in_flight -= 1
 
     async def _answer(self, request: web.Request, body: Any, fault: Fault | None) -> web.StreamResponse:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response({"error": {"message": "Incorrect API key provided"}}, status=401)
         if fault is not None and fault.kind == "status":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
             payload = {"error": fault.message} if request.path == "/generate" else {"detail": fault.message}
@@ -150,9 +162,10 @@ class FakeServer:
             request.transport.abort()
             raise asyncio.CancelledError  # nothing more goes out on this connection
         await asyncio.sleep(fault.seconds if fault is not None and fault.kind == "slow" else self.delay_s)
+        if body.get("stream") and self.streams:
+            return await self._stream(request, body)
         if self.answer is not None:
-            prompt = body["prompt"] if request.path == "/v1/completions" else body["inputs"]
-            text = self.answer(prompt)
+            text = self.answer(prompt_text(request.path, body))
             if text is None:
                 return web.json_response({"detail": "prompt refused by the stand-in model"}, status=400)
         else:
@@ -176,13 +189,50 @@ class FakeServer:
         return web.Response(body=data, content_type="application/json")
 
 
+    async def _stream(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        """The answer's words as server-sent events, ``stream_gap_s`` apart, then usage and ``[DONE]``."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        chat = request.path == "/v1/chat/completions"
+        prompt = prompt_text(request.path, body)
+        words = echo_text(prompt).split(" ")[1:]
+        for index, word in enumerate(words):
+            if index:
+                await asyncio.sleep(self.stream_gap_s)
+            piece = " " + word
+            last = index == len(words) - 1
+            choice: dict[str, Any] = {"index": 0, "finish_reason": "stop" if last else None}
+            choice.update({"delta": {"content": piece}} if chat else {"text": piece})
+            await response.write(b"data: " + json.dumps({"choices": [choice]}).encode() + b"\n\n")
+        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(words)}
+        await response.write(b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
 def echo_text(prompt: str) -> str:
     """The fake model's answer to ``prompt``: its last word, then the end of turn."""
     words = prompt.split()
     return f" echo {words[-1] if words else ''}"
 
 
+def prompt_text(path: str, body: dict[str, Any]) -> str:
+    """The prompt of a request as one text (chat: the messages' contents, one per line)."""
+    if path == "/v1/chat/completions":
+        return "\n".join(message["content"] for message in body["messages"])
+    return body["prompt"] if path == "/v1/completions" else body["inputs"]
+
+
 def _completion(path: str, body: dict[str, Any], answer: str | None = None) -> dict[str, Any]:
+    if path == "/v1/chat/completions":
+        prompt = prompt_text(path, body)
+        text = answer if answer is not None else echo_text(prompt)
+        return {
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())},
+        }
     if path == "/v1/completions":
         text = answer if answer is not None else echo_text(body["prompt"])
         return {

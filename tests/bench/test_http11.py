@@ -42,12 +42,17 @@ def test_content_length_answer_in_single_bytes_and_connection_reuse():
     expected = Response(b"HTTP/1.1", 200, b"OK", headers, b'{"a": "b"}\n')
     assert results == [expected, expected]
     assert opened == 1
+    # each body byte came in its own read, so the body grew 11 times, in order (streamed answers are timed by this)
+    assert [offset for offset, _ in results[0].marks] == list(range(1, 12))
+    times = [at for _, at in results[0].marks]
+    assert times == sorted(times) and times[-1] > times[0]
 
 
 def test_chunked_answer_with_extension_and_trailer():
     raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki\r\n6\r\npedia \r\n0\r\nX-Trailer: t\r\n\r\n"
     results, opened = request_twice(bytewise(raw))
     assert [r.body for r in results] == [b"Wikipedia ", b"Wikipedia "]
+    assert [offset for offset, _ in results[0].marks] == [4, 10]  # a chunk counts once it is whole
     assert opened == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import sys
@@ -31,6 +32,12 @@ def mwz22_copy(data_dir: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(data_dir / "multiwoz22", tmp_path / "multiwoz22"))
 
 
+def json_date_epoch(manifest: Path) -> str:
+    """``$SOURCE_DATE_EPOCH`` for the date in ``manifest``'s provenance."""
+    date = json.loads(manifest.read_text())["provenance"]["date"]
+    return str(int(datetime.datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()))
+
+
 def _args(data_dir: Path, out: Path, *extra: str, dataset: str = "multiwoz21", split: str = "test") -> list[str]:
     return ["--dataset", dataset, "--data-dir", str(data_dir), "--split", split, "--task", "dst", "--out", str(out), *extra]
 
@@ -44,6 +51,7 @@ def test_build_prints_a_summary_and_reruns_identically(monkeypatch, capsys, data
     manifest = tmp_path / "multiwoz21-test-dst.manifest.json"
     first = (data.read_bytes(), manifest.read_bytes())
     assert json.loads(manifest.read_text())["command"][:4] == ["spec-tod", "build-data", "--dataset", "multiwoz21"]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", json_date_epoch(manifest))  # the rerun writes the same date
     assert run_cli(monkeypatch, capsys, *args)[0] == 0
     assert (data.read_bytes(), manifest.read_bytes()) == first
 
@@ -99,3 +107,28 @@ def test_invalid_dialogue_names_file_and_id_then_skip_invalid_counts_it(monkeypa
 def test_out_of_range_fraction_is_a_usage_error(monkeypatch, capsys, data_dir, tmp_path):
     code, _, err = run_cli(monkeypatch, capsys, *_args(data_dir, tmp_path, "--fraction", "1.5"))
     assert code == 2 and "--fraction" in err
+
+
+def test_label_and_provenance_in_the_manifest_then_pushed_to_the_hub(monkeypatch, capsys, data_dir, tmp_path):
+    from huggingface_hub import constants
+
+    from tests.fixtures.hub_server import HubStandIn
+
+    with HubStandIn(token="hf_build") as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_TOKEN", "hf_build")
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        extra = ("--fraction", "0.05", "--label", "mwz-dst-5pct", "--push-to-hub", "me/spec-tod-mwz", "--hf-dataset")
+        code, out, err = run_cli(monkeypatch, capsys, *_args(data_dir, tmp_path, *extra))
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "multiwoz21-test-dst.manifest.json").read_text())
+    provenance = manifest["provenance"]
+    assert (provenance["label"], provenance["model"]) == ("mwz-dst-5pct", None)
+    assert provenance["date"] == "2023-11-14T22:13:20Z"  # $SOURCE_DATE_EPOCH
+    assert provenance["command"].startswith("spec-tod build-data --dataset multiwoz21")
+    assert "pushed to " + hub.url in out
+    pushed = hub.repos["me/spec-tod-mwz"]
+    assert pushed["multiwoz21-test-dst.jsonl"] == (tmp_path / "multiwoz21-test-dst.jsonl").read_bytes()
+    assert pushed["multiwoz21-test-dst.manifest.json"] == (tmp_path / "multiwoz21-test-dst.manifest.json").read_bytes()
+    assert any(path.startswith("multiwoz21-test-dst.hf/") for path in pushed)

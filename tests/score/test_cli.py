@@ -37,9 +37,14 @@ def test_published_files(
     code = run(
         monkeypatch, str(data_dir / "mwz_predictions" / f"{name}.json"), "--dataset", "multiwoz21",
         "--data-dir", str(data_dir), "--json", str(out), "--details", str(details), "--show-failures", "2", *extra,
+        "--label", name,
     )
     assert code == 0
     scores = json.loads(out.read_text())
+    assert scores["provenance"]["label"] == name and scores["provenance"]["tool"] == "spec-tod"
+    command = scores["provenance"]["command"]
+    assert command.startswith("spec-tod score ") and f"--label {name}" in command
+    assert json.loads(details.read_text())["provenance"] == scores["provenance"]
     assert set(scores) >= {"bleu", "inform", "success", "combined", "inform_by_domain", "success_by_domain", "richness", "dst"}
     assert set(scores["richness"]) == {"avg_length", "entropy", "cond_entropy", "msttr", "num_unigrams", "num_bigrams", "num_trigrams"}
     inform, success, words, trigrams, domains = expected
@@ -50,7 +55,7 @@ def test_published_files(
     printed = capsys.readouterr().out
     assert f"{inform:.1f}" in printed and "Failing dialogues: 2 of" in printed
     assert ("999/1000 dialogues" in printed) == (name == "mintl")
-    assert len(json.loads(details.read_text())) == (999 if name == "mintl" else 1000)
+    assert len(json.loads(details.read_text())["dialogues"]) == (999 if name == "mintl" else 1000)
 
 
 def test_errors_are_one_line_and_exit_1(

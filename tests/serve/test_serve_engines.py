@@ -52,12 +52,51 @@ def test_sglang_runs_its_server_module_with_tensor_parallelism() -> None:
     ]
 
 
-def test_transformers_serves_one_pinned_model_on_the_cpu() -> None:
+def test_transformers_serves_one_pinned_model_on_the_cpu_by_default() -> None:
     transformers = engine("transformers")
     assert transformers.default_image is None
     assert transformers.build_arguments(_launch(model="/runs/merged", dtype="float32")) == [
         "serve", "/runs/merged", "--host", "127.0.0.1", "--port", "8030", "--device", "cpu", "--dtype", "float32",
     ]
+
+
+def test_transformers_device_auto_takes_the_gpu_when_there_is_one_and_bfloat16_there() -> None:
+    import torch
+
+    from spec_tod.serve.engines import default_dtype, resolve_device
+
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert (resolve_device("cpu"), resolve_device("cuda")) == ("cpu", "cuda")
+    with pytest.raises(SpecTodError, match="--device 'tpu': expected one of auto, cpu, cuda"):
+        resolve_device("tpu")
+    transformers = engine("transformers")
+    assert (default_dtype(transformers, "cuda"), default_dtype(transformers, "cpu")) == ("bfloat16", "float32")
+    assert default_dtype(engine("vllm"), "cpu") == "bfloat16"
+    arguments = transformers.build_arguments(_launch(model="/m", dtype="bfloat16", device="cuda"))
+    assert arguments[arguments.index("--device") + 1] == "cuda"
+
+
+def test_transformers_model_list_names_the_pinned_model_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers.cli.serving.model_manager import ModelManager
+
+    from spec_tod.serve.transformers_entry import list_pinned_first, pinned_model
+
+    assert pinned_model(["serve", "/runs/merged", "--port", "1"]) == "/runs/merged"
+    assert pinned_model(["serve", "--port", "1"]) is None and pinned_model(["chat", "x"]) is None
+
+    def cache_scan(cache_dir: str | None = None) -> list[dict]:
+        return [{"id": "org/cached", "object": "model"}, {"id": "/runs/merged", "object": "model"}]
+
+    monkeypatch.setattr(ModelManager, "get_gen_models", staticmethod(cache_scan))  # restored after the test
+    list_pinned_first("/runs/merged")
+    assert [entry["id"] for entry in ModelManager.get_gen_models()] == ["/runs/merged", "org/cached"]
+
+    def broken_scan(cache_dir: str | None = None) -> list[dict]:
+        raise OSError("no cache")
+
+    monkeypatch.setattr(ModelManager, "get_gen_models", staticmethod(broken_scan))
+    list_pinned_first("/runs/merged")
+    assert [entry["id"] for entry in ModelManager.get_gen_models()] == ["/runs/merged"]
 
 
 def test_every_engine_answers_health_and_openai_routes() -> None:

@@ -37,8 +37,10 @@ def test_transformers_server_answers_completions_and_bench_then_stops(
         )
         assert reply.status_code == 200, reply.text
         assert reply.json()["usage"]["completion_tokens"] == 8
-        # The cache folder exists, so the model list answers instead of failing with 500.
-        assert httpx.get(f"{url}/v1/models", timeout=30).status_code == 200
+        # The model list names the served model first, under the name requests carry.
+        models = httpx.get(f"{url}/v1/models", timeout=30)
+        assert models.status_code == 200
+        assert models.json()["data"][0]["id"] == record["model"]
 
         # spec-tod bench against it: one test dialogue (SNG0073, 4 turns), every turn answered.
         bench = spec_tod(

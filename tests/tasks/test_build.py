@@ -28,7 +28,8 @@ def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_rerun_is_byte_identical(data_dir, tmp_path, mwz21_test_split):
+def test_rerun_is_byte_identical(data_dir, tmp_path, mwz21_test_split, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the provenance's date, fixed as reproducible builds do
     options = _options(data_dir, tmp_path, task="e2e", fraction=0.1, seed=3)
     first = build_data(options, loaded=mwz21_test_split)
     data, manifest = first.data_file.read_bytes(), first.manifest.read_bytes()

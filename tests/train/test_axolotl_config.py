@@ -225,3 +225,31 @@ def test_a_template_without_spec_tod_roles_is_mapped(data_folder: Path, tiny_mod
         "system": ["system"], "user": ["user", "observation"], "assistant": ["function", "assistant"]
     }
     assert cfg["datasets"][0]["message_field_training"] == "weight"
+
+
+def test_tracking_flags_map_to_axolotls_keys(cli, data_folder: Path, tmp_path: Path) -> None:
+    done = cli(
+        "finetune", "--profile", "cpu", "--base-model", "meta-llama/Meta-Llama-3-8B-Instruct",
+        "--data", str(data_folder),
+        "--output-dir", str(tmp_path / "run"), "--backend", "local", "--dry-run",
+        "--wandb-project", "spec-tod", "--wandb-entity", "lab", "--wandb-name", "r32", "--tensorboard",
+    )
+    assert done.code == 0, done.err
+    printed = yaml.safe_load(done.out)
+    keys = ("use_wandb", "wandb_project", "wandb_entity", "wandb_name", "use_tensorboard")
+    assert [printed[key] for key in keys] == [True, "spec-tod", "lab", "r32", True]
+    assert config_problems(printed) == []
+    plain = axolotl_config(_settings(data_folder))
+    assert not {"use_wandb", "wandb_project", "use_tensorboard"} & set(plain)
+
+
+def test_docker_backend_hands_the_wandb_key_over_like_the_hf_token(data_folder: Path, monkeypatch) -> None:
+    from spec_tod.containers import _secret_names
+    from spec_tod.train.docker import DockerBackend
+
+    spec = DockerBackend().container_spec(_settings(data_folder, tracking={"wandb_project": "p"}), ["train", "x"], None)
+    assert list(spec.secret_env) == ["HF_TOKEN", "WANDB_API_KEY"]
+    assert not any("WANDB" in key or "HF_TOKEN" in key for key in spec.environment)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("WANDB_API_KEY", "wandb-key")
+    assert _secret_names(spec.secret_env) == ["WANDB_API_KEY"]  # only the set ones are read from stdin
