@@ -1,5 +1,5 @@
 """A deterministic stand-in for a fine-tuned Spec-TOD model behind ``/v1/completions`` (and
-``/v1/chat/completions``, whose messages it reads as one text), with injectable faults.
+``/v1/chat/completions``, whose messages it lays out as Llama 3's template does), with injectable faults.
 
 The answer is a function of the prompt alone: a prompt that ends at the start of a ``function``
 message gets a call of one of the five functions with arguments picked by the prompt's hash (or,
@@ -61,6 +61,16 @@ def scripted_text(prompt: str, garbage_every: int) -> str:
     return f"Action: {action}\n{response}"
 
 
+def chat_text(payload: dict) -> str:
+    """A chat request's messages as Llama 3 lays them out (as a vLLM server would render them), so the
+    scripted model answers it as it answers the same prompt on ``/v1/completions``."""
+    parts = [f"<|start_header_id|>{m['role']}<|end_header_id|>\n\n{m['content']}" for m in payload["messages"]]
+    text = "<|begin_of_text|>" + "<|eot_id|>".join(parts)
+    if payload.get("add_generation_prompt"):
+        text += "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+    return text
+
+
 @dataclass
 class Faults:
     rate_429: float = 0.0
@@ -91,8 +101,7 @@ class ScriptedServer:
     async def _complete(self, request: web.Request) -> web.StreamResponse:
         payload = await request.json()
         chat = request.path == "/v1/chat/completions"
-        # chat: the messages as one text, so that the prompt still ends in the prefill (the last message)
-        prompt = "\n".join(f"{m['role']}: {m['content']}" for m in payload["messages"]) if chat else payload["prompt"]
+        prompt = chat_text(payload) if chat else payload["prompt"]
         key = _digest(prompt)
         self._attempts[key] += 1
         attempt = self._attempts[key]

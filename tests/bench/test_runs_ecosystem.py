@@ -35,6 +35,8 @@ def test_chat_protocol_runs_end_to_end_with_the_spec_tod_roles(tmp_path: Path, d
     assert server.outcomes["ok"] == 2 * TURNS
     assert outputs.report["config"]["template"] == "server-chat:auto"
     assert outputs.report["session"]["protocol"] == "chat" and outputs.report["label"] == "chat"
+    # the scripted model read where each prompt ends (an empty function message, or the reply's generation prompt)
+    assert turns["parse_failed"] < TURNS // 2
 
 
 def _streamed_dst_run(server: FakeServer, run_dir: Path, data_dir: Path) -> dict:
