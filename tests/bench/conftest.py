@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,17 +47,23 @@ def scripted_server() -> Iterator[ScriptedServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def transformers_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``transformers serve`` on the tiny Llama (CPU, float32); its base URL. Stopped by its PID at the end."""
+@contextmanager
+def served(model_dir: Path, log_dir: Path) -> Iterator[str]:
+    """``transformers serve`` on ``model_dir`` (CPU, float32); its base URL. Stopped by its PID on exit."""
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "transformers-serve.log"
-    launch = Launch(model=str(tiny_model_dir), served_model=str(tiny_model_dir), bind_host="127.0.0.1", port=port, dtype="float32")
+    launch = Launch(model=str(model_dir), served_model=str(model_dir), bind_host="127.0.0.1", port=port, dtype="float32")
     argv = [*transformers_command(), *engine("transformers").build_arguments(launch)]
-    server = start_process(argv, log, "transformers serve (tiny model)", offline=True)
+    server = start_process(argv, log_dir / "transformers-serve.log", f"transformers serve ({model_dir.name})", offline=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(server, url + "/health", timeout=SERVE_START_TIMEOUT_S)
         yield url
     finally:
         server.remove()
+
+
+@pytest.fixture(scope="session")
+def transformers_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``transformers serve`` on the tiny Llama; its base URL."""
+    with served(tiny_model_dir, tmp_path_factory.mktemp("serve")) as url:
+        yield url
