@@ -116,6 +116,8 @@ class CorpusSpec(_Spec):
     id: str = "id"
     text: list[str]
     """Fields indexed for retrieval."""
+    data_file: str | None = None
+    """The default corpus file, relative to the data folder ($SPEC_TOD_DATA_DIR or ../shared/data)."""
 
 
 class GraphSpec(_Spec):

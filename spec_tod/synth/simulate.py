@@ -14,9 +14,10 @@ end, ``dialogues.jsonl``. Rerunning the command continues from the recorded turn
 failed ones; with a deterministic server the output is the same bytes as an uninterrupted run.
 
 Retrieval follows SynTOD's ``show_results`` (``src/data-generation/Recipe/datagen.py``): ``limit``
-candidates without the seed item, paged by the dialogue's earlier retrieval turns; when the next
-intent selects, ``show - 1`` candidates with the seed item at a random position, which becomes
-the ``selection`` value the selecting user turn is labelled with.
+candidates without the seed item, each page starting after the candidates already shown (SynTOD
+sliced pages of 2 and 3 by the page number, so a page could repeat an item); when the next intent
+selects, ``show - 1`` candidates with the seed item at a random position, which becomes the
+``selection`` value the selecting user turn is labelled with.
 """
 
 from __future__ import annotations
@@ -161,7 +162,8 @@ class _Context:
     slots: dict[str, Any] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)
     selection: int | None = None
-    retrievals: int = 0
+    offset: int = 0
+    """Candidates shown so far (the seed item excluded): the next page starts there."""
 
     def apply(self, log: TurnLog) -> None:
         if log.text:
@@ -171,7 +173,7 @@ class _Context:
         if log.results is not None:
             self.results = log.results
             self.selection = log.selection
-            self.retrievals += 1
+            self.offset += len(log.results) - (log.selection is not None)
 
     def last(self, role: str) -> str:
         return next((text for who, text in reversed(self.history) if who == role), "")
@@ -270,7 +272,7 @@ class Simulator:
         }
         try:
             if spec.retrieve is not None:
-                results, selection = self._retrieve(spec.retrieve, variables, item_index, walk.steps[t + 1].node, context.retrievals, rng)
+                results, selection = self._retrieve(spec.retrieve, variables, item_index, walk.steps[t + 1].node, context.offset, rng)
                 log.results, log.selection = results, selection
             variables.update(results=results, selection=selection)
             if spec.prompt is not None:
@@ -290,19 +292,18 @@ class Simulator:
             log.status, log.error = "failed", str(failure)
         return log
 
-    def _retrieve(self, spec: RetrieveSpec, variables: dict[str, Any], gold: int, next_node: str, page: int,
+    def _retrieve(self, spec: RetrieveSpec, variables: dict[str, Any], gold: int, next_node: str, offset: int,
                   rng: random.Random) -> tuple[list[dict[str, Any]], int | None]:
         assert self.retriever is not None
         query = self._render_text(spec.query, variables, "retrieve.query")
         candidates = [i for i in self.retriever.search(query, spec.limit) if i != gold]
         if next_node in spec.select_next:
-            size = spec.show - 1
-            shown = candidates[page * size : (page + 1) * size]
+            shown = candidates[offset : offset + spec.show - 1]
             position = rng.randint(0, len(shown))
             shown.insert(position, gold)
             selection: int | None = position + 1
         else:
-            shown = candidates[page * spec.show : (page + 1) * spec.show]
+            shown = candidates[offset : offset + spec.show]
             selection = None
         return [self._shown(i, spec.fields) for i in shown], selection
 
