@@ -18,30 +18,22 @@ from spec_tod.synth.retrieve import load_corpus
 from spec_tod.synth.simulate import DIALOGUES_FILE, TURNS_FILE, SimulateOptions, TurnLog, read_dialogues, simulate
 from tests.synth.stand_in import StandIn
 
-COUNT = 24
+from tests.synth.conftest import COUNT, SEED
 
 
-@pytest.fixture(scope="module")
-def corpus_file(data_dir: Path) -> Path:
-    return data_dir / "multiwoz_db" / "restaurant_db.json"
+@pytest.fixture()
+def server(stand_in):
+    return stand_in
 
 
-@pytest.fixture(scope="module")
-def server():
-    with StandIn() as running:
-        yield running
+@pytest.fixture()
+def finished_run(simulated_run):
+    return simulated_run
 
 
 def _options(graph: Graph, corpus_file: Path, run_dir: Path, url: str, count: int = COUNT, **kwargs) -> SimulateOptions:
     return SimulateOptions(graph=graph, corpus=load_corpus(corpus_file, graph.spec.corpus), run_dir=run_dir,
-                           endpoints=[url], count=count, seed=5, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def finished_run(restaurant_graph: Graph, corpus_file: Path, server, tmp_path_factory) -> tuple[Path, object]:
-    run_dir = tmp_path_factory.mktemp("sim") / "run"
-    summary = simulate(_options(restaurant_graph, corpus_file, run_dir, server.url))
-    return run_dir, summary
+                           endpoints=[url], count=count, seed=SEED, **kwargs)
 
 
 def test_every_dialogue_completes_and_every_call_is_logged(finished_run) -> None:
@@ -103,7 +95,7 @@ def test_a_run_folder_refuses_other_settings(restaurant_graph, corpus_file, serv
 def test_sigkill_then_rerun_gives_the_same_output(restaurant_graph, corpus_file, finished_run, tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
     command = [sys.executable, "-c", "from spec_tod.cli import main; main()", "synth", "simulate", "multiwoz_restaurant",
-               "--corpus", str(corpus_file), "--count", str(COUNT), "--seed", "5", "--run-dir", str(run_dir),
+               "--corpus", str(corpus_file), "--count", str(COUNT), "--seed", str(SEED), "--run-dir", str(run_dir),
                "--concurrency", "4"]
     with StandIn(delay_s=0.02) as slow:
         process = subprocess.Popen([*command, "--endpoint", slow.url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
