@@ -95,7 +95,7 @@ def _line(record: BaseModel) -> str:
     return json.dumps(record.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _read_lines(path: Path, model: type[Record] = TurnRecord) -> tuple[list[Record], int]:  # type: ignore[assignment]
+def _read_lines(path: Path, model: type[Record]) -> tuple[list[Record], int]:
     """The records of ``path`` and the byte length of its intact part (a torn last line excluded)."""
     data = path.read_bytes()
     records: list[Record] = []
@@ -127,7 +127,7 @@ def load_records(paths: Iterable[Path]) -> dict[tuple[str, int], TurnRecord]:
     latest: dict[tuple[str, int], TurnRecord] = {}
     for path in paths:
         if path.is_file():
-            for record in _read_lines(path)[0]:
+            for record in _read_lines(path, TurnRecord)[0]:
                 latest[record.key] = record
     return latest
 

@@ -52,7 +52,9 @@ def walk_command(
     count: int = typer.Option(4000, "--count", "-n", min=1, help="Number of walks."),
     seed: int = typer.Option(0, "--seed", help="Walk i of seed s is the same whatever the count."),
     param: list[str] = typer.Option([], "--param", help="Override a graph param, NAME=VALUE (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the walks as JSONL (id, seed, index, steps with state)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Write the walks as JSONL (id, seed, index, steps with state)."
+    ),
 ) -> None:
     """Random walks over a graph (dialogue skeletons) and their statistics: lengths and how they ended."""
     from spec_tod.synth.walk import WalkStats, make_walk
@@ -73,8 +75,10 @@ def walk_command(
     table = Table(title=f"{count} walks of {loaded.spec.name} (seed {seed})")
     table.add_column("figure")
     table.add_column("value", justify="right")
-    table.add_row("length (nodes, start and end included) min / mean / max",
-                  f"{summary['length_min']} / {summary['length_mean']:.3f} / {summary['length_max']}")
+    table.add_row(
+        "length (nodes, start and end included) min / mean / max",
+        f"{summary['length_min']} / {summary['length_mean']:.3f} / {summary['length_max']}",
+    )
     for node, times in list(summary["ended_by"].items())[:8]:
         table.add_row(f"ended after {node}", str(times))
     console.print(table)
@@ -85,25 +89,47 @@ def walk_command(
 @synth_app.command("simulate")
 def simulate_command(
     graph: str = typer.Argument(..., help=GRAPH_HELP),
-    run_dir: Path = typer.Option(..., "--run-dir", help="Run folder: settings, turns.jsonl (every prompt and answer), "
-                                 "dialogues.jsonl. Rerun the same command to continue an interrupted run."),
+    run_dir: Path = typer.Option(
+        ...,
+        "--run-dir",
+        help="Run folder: settings, turns.jsonl (every prompt and answer), "
+        "dialogues.jsonl. Rerun the same command to continue an interrupted run.",
+    ),
     corpus: Optional[Path] = typer.Option(
-        None, "--corpus", help="Seed corpus (JSONL, or a JSON array). Default: the graph's corpus.data_file in the "
-        "data folder ($SPEC_TOD_DATA_DIR or ../shared/data)."),
+        None,
+        "--corpus",
+        help="Seed corpus (JSONL, or a JSON array). Default: the graph's corpus.data_file in the "
+        "data folder ($SPEC_TOD_DATA_DIR or ../shared/data).",
+    ),
     count: int = typer.Option(100, "--count", "-n", min=1, help="Dialogues to simulate."),
-    seed: int = typer.Option(0, "--seed", help="Seeds the walks, the seed items' order, the variants and the gold positions."),
-    endpoint: list[str] = typer.Option([], "--endpoint", help="OpenAI-compatible server base URL (repeatable). "
-                                       "Default: the server `spec-tod serve` started last.", show_default=False),
-    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="The served model's folder: its chat template wraps "
-                                             "each prompt as a user message. Without it (or --template) prompts go raw."),
-    template: Optional[str] = typer.Option(None, "--template", help="A named chat template (llama3) instead of --model-dir's."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seeds the walks, the seed items' order, the variants and the gold positions."
+    ),
+    endpoint: list[str] = typer.Option(
+        [],
+        "--endpoint",
+        help="OpenAI-compatible server base URL (repeatable). Default: the server `spec-tod serve` started last.",
+        show_default=False,
+    ),
+    model_dir: Optional[Path] = typer.Option(
+        None,
+        "--model-dir",
+        help="The served model's folder: its chat template wraps "
+        "each prompt as a user message. Without it (or --template) prompts go raw.",
+    ),
+    template: Optional[str] = typer.Option(
+        None, "--template", help="A named chat template (llama3) instead of --model-dir's."
+    ),
     model: Optional[str] = typer.Option(None, "--model", help="The `model` field of requests (servers that need one)."),
     concurrency: int = typer.Option(64, "--concurrency", min=1, help="Requests in flight at most."),
     timeout_s: float = typer.Option(120.0, "--timeout", min=0.1, help="Seconds per request attempt."),
     max_retries: int = typer.Option(5, "--max-retries", min=0, help="Retries of a request on 429, 5xx, timeouts."),
     param: list[str] = typer.Option([], "--param", help="Override a graph param, NAME=VALUE (repeatable)."),
-    embedding_model: Optional[Path] = typer.Option(None, "--embedding-model", help="A local sentence-transformers folder: "
-                                                   "dense retrieval instead of BM25 (needs sentence-transformers)."),
+    embedding_model: Optional[Path] = typer.Option(
+        None,
+        "--embedding-model",
+        help="A local sentence-transformers folder: dense retrieval instead of BM25 (needs sentence-transformers).",
+    ),
 ) -> None:
     """Simulate dialogues: one LLM call per turn along each walk, grounded in seed-corpus items."""
     from spec_tod.synth.retrieve import load_corpus
@@ -111,7 +137,9 @@ def simulate_command(
 
     loaded = _graph(graph)
     if loaded.spec.corpus is None:
-        raise SpecTodError(f"{loaded.source}: the graph has no corpus section (id and indexed fields of the seed items)")
+        raise SpecTodError(
+            f"{loaded.source}: the graph has no corpus section (id and indexed fields of the seed items)"
+        )
     if corpus is None:
         if loaded.spec.corpus.data_file is None:
             raise SpecTodError(f"{loaded.source}: pass --corpus (the graph names no corpus.data_file)")
@@ -124,9 +152,19 @@ def simulate_command(
             raise SpecTodError("no --endpoint given and no server started by `spec-tod serve`: pass --endpoint URL")
         endpoint = [record.url]
     options = SimulateOptions(
-        graph=loaded, corpus=load_corpus(corpus, loaded.spec.corpus), run_dir=run_dir, endpoints=list(endpoint),
-        count=count, seed=seed, params=_params(param), chat_template=template or (str(model_dir) if model_dir else None),
-        model=model, embedding_model=embedding_model, concurrency=concurrency, timeout_s=timeout_s, max_retries=max_retries,
+        graph=loaded,
+        corpus=load_corpus(corpus, loaded.spec.corpus),
+        run_dir=run_dir,
+        endpoints=list(endpoint),
+        count=count,
+        seed=seed,
+        params=_params(param),
+        chat_template=template or (str(model_dir) if model_dir else None),
+        model=model,
+        embedding_model=embedding_model,
+        concurrency=concurrency,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
     )
     with console.status(f"simulating {count} dialogues") as status:
         finished = [0]
@@ -149,10 +187,18 @@ def simulate_command(
 @synth_app.command("convert")
 def convert_command(
     dialogues: Path = typer.Argument(..., help="A simulate run folder, or its dialogues.jsonl."),
-    out: Path = typer.Option(..., "--out", help="Folder for synth-<graph>.jsonl and its manifest (a --data for finetune)."),
-    graph: Optional[str] = typer.Option(None, "--graph", help="The graph simulated. Default: the one in the run's settings.json."),
-    layout: str = typer.Option("sharegpt", "--layout", click_type=click.Choice(LAYOUTS),
-                               help="sharegpt (conversations/from/value, as build-data) or messages (role/content)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for synth-<graph>.jsonl and its manifest (a --data for finetune)."
+    ),
+    graph: Optional[str] = typer.Option(
+        None, "--graph", help="The graph simulated. Default: the one in the run's settings.json."
+    ),
+    layout: str = typer.Option(
+        "sharegpt",
+        "--layout",
+        click_type=click.Choice(LAYOUTS),
+        help="sharegpt (conversations/from/value, as build-data) or messages (role/content).",
+    ),
 ) -> None:
     """Convert simulated dialogues to Spec-TOD records: intents -> function calls, results -> observations."""
     from spec_tod.synth.convert import convert
@@ -167,18 +213,29 @@ def convert_command(
     summary = convert(_graph(graph), read_dialogues(source), out, layout, source)  # type: ignore[arg-type]
     console.print(
         f"{summary.records} records ({summary.exchanges} exchanges) written to {summary.data_file}; "
-        f"skipped {summary.skipped_failed} failed and {summary.skipped_empty} empty dialogues; manifest {summary.manifest}"
+        f"skipped {summary.skipped_failed} failed and {summary.skipped_empty} empty dialogues; "
+        f"manifest {summary.manifest}"
     )
 
 
 def score_nlu_command(
-    predictions: Path = typer.Argument(..., help="JSONL, one line per dialogue: {\"id\": ..., \"functions\": [the model's "
-                                       "function message for each user turn, in order]}."),
-    gold: Path = typer.Option(..., "--gold", help="The records the predictions are for (synth convert or build-data output)."),
+    predictions: Path = typer.Argument(
+        ...,
+        help='JSONL, one line per dialogue: {"id": ..., "functions": [the model\'s '
+        "function message for each user turn, in order]}.",
+    ),
+    gold: Path = typer.Option(
+        ..., "--gold", help="The records the predictions are for (synth convert or build-data output)."
+    ),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the scores as JSON."),
-    judge_endpoint: Optional[str] = typer.Option(None, "--judge-endpoint", help="Score response relevance 0-2 with an LLM "
-                                                 "judge at this server (needs \"responses\" in the predictions)."),
-    judge_template: Optional[str] = typer.Option(None, "--judge-template", help="Chat template (model folder or llama3) of the judge."),
+    judge_endpoint: Optional[str] = typer.Option(
+        None,
+        "--judge-endpoint",
+        help='Score response relevance 0-2 with an LLM judge at this server (needs "responses" in the predictions).',
+    ),
+    judge_template: Optional[str] = typer.Option(
+        None, "--judge-template", help="Chat template (model folder or llama3) of the judge."
+    ),
     judge_model: Optional[str] = typer.Option(None, "--judge-model", help="The `model` field of judge requests."),
 ) -> None:
     """Intent and slot precision, recall and F1 (micro, and macro per conversation as SynTOD) by user-turn position."""
@@ -190,14 +247,29 @@ def score_nlu_command(
     if judge_endpoint is not None:
         scores["relevance"] = judge_relevance(gold_dialogues, predicted, judge_endpoint, judge_template, judge_model)
     table = Table(title=f"NLU scores of {predictions}")
-    for column in ("turns", "position", "intent acc", "intent P/R/F1 micro", "intent P/R/F1 macro", "slot P/R/F1 micro"):
+    for column in (
+        "turns",
+        "position",
+        "intent acc",
+        "intent P/R/F1 micro",
+        "intent P/R/F1 macro",
+        "slot P/R/F1 micro",
+    ):
         table.add_column(column, justify="right")
     for position, row in scores["by_position"].items():
-        table.add_row(str(row["turns"]), position, f"{row['intent_accuracy']:.3f}",
-                      _prf(row["intent_micro"]), _prf(row["intent_macro"]), _prf(row["slot_micro"]))
+        table.add_row(
+            str(row["turns"]),
+            position,
+            f"{row['intent_accuracy']:.3f}",
+            _prf(row["intent_micro"]),
+            _prf(row["intent_macro"]),
+            _prf(row["slot_micro"]),
+        )
     console.print(table)
     if "relevance" in scores:
-        console.print(f"relevance (0-2): mean {scores['relevance']['mean']:.3f} over {scores['relevance']['judged']} responses")
+        console.print(
+            f"relevance (0-2): mean {scores['relevance']['mean']:.3f} over {scores['relevance']['judged']} responses"
+        )
     if json_out is not None:
         write_json(json_out, scores)
         console.print(f"scores written to {json_out}")

@@ -54,7 +54,10 @@ def system_prompt(graph: Graph) -> str:
 def function_message(graph: Graph, turn: Turn) -> str:
     node = graph.nodes.get(turn.node)
     if node is None:
-        raise SpecTodError(f"turn of node {turn.node!r}: the graph {graph.source} has no such node; convert with the graph that was simulated")
+        raise SpecTodError(
+            f"turn of node {turn.node!r}: the graph {graph.source} has no such node; "
+            "convert with the graph that was simulated"
+        )
     if not node.spec.call:
         return NO_FUNCTION_CALL
     arguments = {slot.name: turn.slots[slot.name] for slot in node.spec.slots if slot.name in turn.slots}
@@ -74,7 +77,9 @@ def dialogue_messages(graph: Graph, dialogue: Dialogue, system: str) -> list[tup
     while position + 1 < len(turns):
         user, answer = turns[position], turns[position + 1]
         if user.role != "user" or answer.role != "system":
-            raise SpecTodError(f"dialogue {dialogue.id}: turn {position} is {user.role} then {answer.role}; expected user then system")
+            raise SpecTodError(
+                f"dialogue {dialogue.id}: turn {position} is {user.role} then {answer.role}; expected user then system"
+            )
         function = function_message(graph, user)
         messages += [
             ("user", user.text),
@@ -96,8 +101,9 @@ class ConvertSummary:
     manifest: Path
 
 
-def convert(graph: Graph, dialogues: Sequence[Dialogue], out: Path, layout: Layout = "sharegpt",
-            source: Path | None = None) -> ConvertSummary:
+def convert(
+    graph: Graph, dialogues: Sequence[Dialogue], out: Path, layout: Layout = "sharegpt", source: Path | None = None
+) -> ConvertSummary:
     """Write ``synth-<graph>.jsonl`` (or ``.messages.jsonl``) and its manifest into ``out``."""
     system = system_prompt(graph)
     records: list[tuple[str, list[tuple[str, str]]]] = []
@@ -117,15 +123,24 @@ def convert(graph: Graph, dialogues: Sequence[Dialogue], out: Path, layout: Layo
     exchanges = sum((len(messages) - 1) // 4 for _, messages in records)
     try:
         digest = write_lines(data_file, (jsonl_line(record_id, messages, layout) for record_id, messages in records))
-        write_json(manifest, {
-            "tool": "spec-tod synth convert",
-            "graph": graph.source, "graph_sha256": graph.sha256,
-            "dialogues": str(source) if source else None,
-            "dialogues_sha256": sha256_file(source) if source and source.is_file() else None,
-            "layout": layout,
-            "counts": {"records": len(records), "exchanges": exchanges, "skipped_failed": failed, "skipped_empty": empty},
-            "outputs": [{"path": str(data_file.resolve()), "sha256": digest}],
-        })
+        write_json(
+            manifest,
+            {
+                "tool": "spec-tod synth convert",
+                "graph": graph.source,
+                "graph_sha256": graph.sha256,
+                "dialogues": str(source) if source else None,
+                "dialogues_sha256": sha256_file(source) if source and source.is_file() else None,
+                "layout": layout,
+                "counts": {
+                    "records": len(records),
+                    "exchanges": exchanges,
+                    "skipped_failed": failed,
+                    "skipped_empty": empty,
+                },
+                "outputs": [{"path": str(data_file.resolve()), "sha256": digest}],
+            },
+        )
     except OSError as error:
         raise SpecTodError(f"{out}: cannot write the outputs ({error}); pass a writable --out folder") from None
     return ConvertSummary(len(records), failed, empty, exchanges, data_file, manifest)

@@ -179,7 +179,11 @@ class Borrow:
     edges_of: str
 
     def applies(self, node: str, role: str) -> bool:
-        return (not self.nodes or node in self.nodes) and (not self.roles or role in self.roles) and node not in self.excluded
+        return (
+            (not self.nodes or node in self.nodes)
+            and (not self.roles or role in self.roles)
+            and node not in self.excluded
+        )
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,9 @@ class Graph:
     def initial_state(self, params: Mapping[str, Scalar] | None = None) -> dict[str, Any]:
         unknown = sorted(set(params or {}) - set(self.spec.params))
         if unknown:
-            raise SpecTodError(f"{self.source}: unknown parameter(s) {unknown}: the graph's params are {sorted(self.spec.params)}")
+            raise SpecTodError(
+                f"{self.source}: unknown parameter(s) {unknown}: the graph's params are {sorted(self.spec.params)}"
+            )
         return {**self.spec.params, **(params or {}), **self.spec.counters}
 
     def user_intents(self) -> list[str]:
@@ -219,7 +225,9 @@ class Graph:
         return list(dict.fromkeys(n.label for n in self.nodes.values() if n.role == "user"))
 
 
-def evaluate(expression: Expression | Scalar, state: Mapping[str, Any], choice: Callable[[Any], Any], where: str) -> Any:
+def evaluate(
+    expression: Expression | Scalar, state: Mapping[str, Any], choice: Callable[[Any], Any], where: str
+) -> Any:
     """The value of a compiled expression (constants pass through); a SpecTodError names ``where``."""
     if not callable(expression):
         return expression
@@ -269,10 +277,10 @@ def compile_graph(spec: GraphSpec, source: str, sha256: str) -> Graph:
     if spec.start not in names or spec.nodes[spec.start].role != "system":
         raise fail(f"start {spec.start!r} must be a system node")
     state_names = set(spec.params) | set(spec.counters)
-    for name, group in spec.groups.items():
-        for target in group:
+    for group_name, members in spec.groups.items():
+        for target in members:
             if target not in names:
-                raise fail(f"group {name!r}: unknown node {target!r}")
+                raise fail(f"group {group_name!r}: unknown node {target!r}")
 
     nodes: dict[str, Node] = {}
     for name, node in spec.nodes.items():
@@ -307,20 +315,38 @@ def compile_graph(spec: GraphSpec, source: str, sha256: str) -> Graph:
         roles = {spec.nodes[n].role for n in rule.nodes} | set(rule.roles) or {"system", "user"}
         for target in targets:
             if spec.nodes[target].role not in roles or len(roles) > 1:
-                raise fail(f"{where}: goto {target!r} ({spec.nodes[target].role}) must keep the role of the nodes it rewrites ({sorted(roles)})")
+                raise fail(
+                    f"{where}: goto {target!r} ({spec.nodes[target].role}) must keep the role of the nodes it "
+                    f"rewrites ({sorted(roles)})"
+                )
         settings = tuple(
             (counter, expression(value, f"{where}: set {counter}") if isinstance(value, str) else value)
             for counter, value in rule.set.items()
         )
         condition = expression(rule.if_, f"{where}: if") if rule.if_ else None
-        rules.append(Rule(index, frozenset(rule.nodes), frozenset(rule.roles), frozenset(rule.except_), condition, rule.p, tuple(targets), settings))
+        rules.append(
+            Rule(
+                index,
+                frozenset(rule.nodes),
+                frozenset(rule.roles),
+                frozenset(rule.except_),
+                condition,
+                rule.p,
+                tuple(targets),
+                settings,
+            )
+        )
 
     borrows = []
     for index, borrow in enumerate(spec.borrow):
         where = f"borrow[{index}]"
         _check_names(borrow.nodes + borrow.except_ + [borrow.edges_of], names, fail, where)
         condition = expression(borrow.if_, f"{where}: if") if borrow.if_ else None
-        borrows.append(Borrow(frozenset(borrow.nodes), frozenset(borrow.roles), frozenset(borrow.except_), condition, borrow.edges_of))
+        borrows.append(
+            Borrow(
+                frozenset(borrow.nodes), frozenset(borrow.roles), frozenset(borrow.except_), condition, borrow.edges_of
+            )
+        )
 
     item_params = {}
     for name, text in spec.item_params.items():

@@ -117,12 +117,16 @@ def load_predictions(path: Path, gold: dict[str, GoldDialogue]) -> dict[str, Pre
             raise SpecTodError(f"{path}: line {number}: dialogue {key!r} is not in the gold records")
         functions = row.get("functions")
         if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
-            raise SpecTodError(f"{path}: line {number} ({key}): expected \"functions\": a list of strings")
+            raise SpecTodError(f'{path}: line {number} ({key}): expected "functions": a list of strings')
         if len(functions) > len(gold[key].calls):
-            raise SpecTodError(f"{path}: line {number} ({key}): {len(functions)} functions for {len(gold[key].calls)} user turns")
+            raise SpecTodError(
+                f"{path}: line {number} ({key}): {len(functions)} functions for {len(gold[key].calls)} user turns"
+            )
         responses = row.get("responses")
-        if responses is not None and (not isinstance(responses, list) or not all(isinstance(r, str) for r in responses)):
-            raise SpecTodError(f"{path}: line {number} ({key}): \"responses\" must be a list of strings")
+        if responses is not None and (
+            not isinstance(responses, list) or not all(isinstance(r, str) for r in responses)
+        ):
+            raise SpecTodError(f'{path}: line {number} ({key}): "responses" must be a list of strings')
         predicted[key] = Prediction([read_call(text) for text in functions], responses)
     if not predicted:
         raise SpecTodError(f"{path}: no predictions")
@@ -149,7 +153,7 @@ def slot_scores(gold: dict[str, Any], predicted: dict[str, Any]) -> tuple[float,
             continue
         precision, recall = same / len(hypothesis), same / len(reference)
         scores.append((precision, recall, 2 * precision * recall / (precision + recall)))
-    return tuple(statistics.fmean(column) for column in zip(*scores))  # type: ignore[return-value]
+    return tuple(statistics.fmean(column) for column in zip(*scores, strict=False))  # type: ignore[return-value]
 
 
 def _prf(precision: float, recall: float) -> dict[str, float]:
@@ -183,7 +187,9 @@ def _scores(conversations: Sequence[Sequence[tuple[str, dict, str, dict]]]) -> d
             recall_table[intent].append(statistics.fmean(hits))
         for intent, values in slots_here.items():
             slot_by_intent[intent].append(values)
-    macro_precision = statistics.fmean(statistics.fmean(v) for v in precision_table.values()) if precision_table else 0.0
+    macro_precision = (
+        statistics.fmean(statistics.fmean(v) for v in precision_table.values()) if precision_table else 0.0
+    )
     macro_recall = statistics.fmean(statistics.fmean(v) for v in recall_table.values()) if recall_table else 0.0
     result: dict[str, Any] = {
         "turns": len(turns),
@@ -191,22 +197,26 @@ def _scores(conversations: Sequence[Sequence[tuple[str, dict, str, dict]]]) -> d
         "intent_accuracy": accuracy,
         "intent_micro": _prf(accuracy, accuracy),
         "intent_macro": _prf(macro_precision, macro_recall),
-        "intent_macro_accuracy": statistics.fmean(statistics.fmean(g == p for g, _, p, _ in c) for c in conversations if c)
-        if turns else 0.0,
+        "intent_macro_accuracy": statistics.fmean(
+            statistics.fmean(g == p for g, _, p, _ in c) for c in conversations if c
+        )
+        if turns
+        else 0.0,
         "slot_turns": len(slot_micro),
         "slot_micro": None,
         "slot_macro": None,
     }
     if slot_micro:
-        p, r, f = (statistics.fmean(column) for column in zip(*slot_micro))
+        p, r, f = (statistics.fmean(column) for column in zip(*slot_micro, strict=False))
         result["slot_micro"] = {"precision": p, "recall": r, "f1": f}
-        per_intent = [
-            tuple(statistics.fmean(column) for column in zip(*[tuple(statistics.fmean(c) for c in zip(*conv)) for conv in convs]))
-            for convs in slot_by_intent.values()
-        ]
-        p, r, f = (statistics.fmean(column) for column in zip(*per_intent))
+        per_intent = [_column_means([_column_means(conv) for conv in convs]) for convs in slot_by_intent.values()]
+        p, r, f = (statistics.fmean(column) for column in zip(*per_intent, strict=False))
         result["slot_macro"] = {"precision": p, "recall": r, "f1": f}
     return result
+
+
+def _column_means(rows: Sequence[Sequence[float]]) -> tuple[float, ...]:
+    return tuple(statistics.fmean(column) for column in zip(*rows, strict=True))
 
 
 def score_nlu(gold: dict[str, GoldDialogue], predicted: dict[str, Prediction]) -> dict[str, Any]:
@@ -214,7 +224,7 @@ def score_nlu(gold: dict[str, GoldDialogue], predicted: dict[str, Prediction]) -
     conversations = []
     for key, prediction in predicted.items():
         calls = prediction.calls + [(UNPARSED_INTENT, {})] * (len(gold[key].calls) - len(prediction.calls))
-        conversations.append([(g[0], g[1], p[0], p[1]) for g, p in zip(gold[key].calls, calls)])
+        conversations.append([(g[0], g[1], p[0], p[1]) for g, p in zip(gold[key].calls, calls, strict=False)])
     longest = max((len(c) for c in conversations), default=0)
     by_position = {"all": _scores(conversations)}
     for position in range(longest):
@@ -230,7 +240,8 @@ def score_nlu(gold: dict[str, GoldDialogue], predicted: dict[str, Prediction]) -
 def judge_prompt(history: Sequence[tuple[str, str]], response: str, groundtruth: str) -> str:
     lines = [f"{'system' if role == 'assistant' else role}: {' '.join(text.split())}" for role, text in history]
     return (
-        "Given the conversation history:\n" + "\n".join(lines)
+        "Given the conversation history:\n"
+        + "\n".join(lines)
         + f"\nResponse: {' '.join(response.split())}\nGroundtruth: {' '.join(groundtruth.split())}"
         + "\nHow good is the response compared to the groundtruth? 0: not relevant or with major issues, "
         "1: worse than groundtruth, 2: as good as groundtruth or better. Return only the number."
@@ -241,8 +252,13 @@ def read_relevance(answer: str) -> int | None:
     return next((int(ch) for ch in answer if ch in "012"), None)
 
 
-def judge_relevance(gold: dict[str, GoldDialogue], predicted: dict[str, Prediction], endpoint: str,
-                    template: str | None, model: str | None) -> dict[str, Any]:
+def judge_relevance(
+    gold: dict[str, GoldDialogue],
+    predicted: dict[str, Prediction],
+    endpoint: str,
+    template: str | None,
+    model: str | None,
+) -> dict[str, Any]:
     """Relevance 0-2 of every predicted response, by an LLM judge at ``endpoint``."""
     from spec_tod.bench.chat_template import load_chat_template
     from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
@@ -255,16 +271,18 @@ def judge_relevance(gold: dict[str, GoldDialogue], predicted: dict[str, Predicti
                 text = judge_prompt(gold[key].history[k], response, gold[key].responses[k])
                 prompts.append(chat.render([{"role": "user", "content": text}]).text if chat else text)
     if not prompts:
-        raise SpecTodError("--judge-endpoint: the predictions hold no \"responses\" to judge")
+        raise SpecTodError('--judge-endpoint: the predictions hold no "responses" to judge')
     params = GenerationParams(max_new_tokens=3, stop=chat.stop_strings if chat else ())
 
     async def run() -> list[int | None]:
         async with CompletionClient([endpoint], model=model) as client:
+
             async def one(prompt: str) -> int | None:
                 try:
                     return read_relevance((await client.complete(prompt, params)).text)
                 except RequestFailed:
                     return None
+
             return list(await asyncio.gather(*(one(p) for p in prompts)))
 
     labels = asyncio.run(run())

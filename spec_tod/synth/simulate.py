@@ -194,7 +194,9 @@ def dialogue_walk(options: SimulateOptions, index: int) -> tuple[int, Walk]:
     params = dict(options.params)
     for name, expression in options.graph.item_params.items():
         if name not in options.params:
-            params[name] = evaluate(expression, {"item": item}, random.Random(0).choice, f"{options.graph.source}: item_params.{name}")
+            params[name] = evaluate(
+                expression, {"item": item}, random.Random(0).choice, f"{options.graph.source}: item_params.{name}"
+            )
     return item_index, make_walk(options.graph, options.seed, index, params)
 
 
@@ -236,7 +238,6 @@ class Simulator:
 
     async def _dialogue(self, index: int) -> Dialogue:
         item_index, walk = dialogue_walk(self.options, index)
-        item = self.corpus.items[item_index]
         recorded = self.logs.get(walk.id, {})
         context = _Context()
         turns: list[Turn] = []
@@ -255,8 +256,17 @@ class Simulator:
                 status = "failed"
                 break
             context.apply(log)
-            turns.append(Turn(role=log.role, intent=log.intent, node=log.node, text=log.text, slots=log.slots,
-                              results=log.results, selection=log.selection))
+            turns.append(
+                Turn(
+                    role=log.role,
+                    intent=log.intent,
+                    node=log.node,
+                    text=log.text,
+                    slots=log.slots,
+                    results=log.results,
+                    selection=log.selection,
+                )
+            )
         return Dialogue(id=walk.id, item_id=self.corpus.ids[item_index], status=status, walk=walk.intents, turns=turns)
 
     async def _turn(self, walk: Walk, t: int, index: int, item_index: int, context: _Context) -> TurnLog:
@@ -267,12 +277,19 @@ class Simulator:
         log = TurnLog(dialogue=walk.id, turn=t, node=step.node, intent=step.intent, role=step.role, status="done")
         results, selection = context.results, context.selection
         variables: dict[str, Any] = {
-            "item": item, "state": step.state, "slots": context.slots, "intent": step.intent,
-            "history": context.history, "last_user": context.last("user"), "last_system": context.last("system"),
+            "item": item,
+            "state": step.state,
+            "slots": context.slots,
+            "intent": step.intent,
+            "history": context.history,
+            "last_user": context.last("user"),
+            "last_system": context.last("system"),
         }
         try:
             if spec.retrieve is not None:
-                results, selection = self._retrieve(spec.retrieve, variables, item_index, walk.steps[t + 1].node, context.offset, rng)
+                results, selection = self._retrieve(
+                    spec.retrieve, variables, item_index, walk.steps[t + 1].node, context.offset, rng
+                )
                 log.results, log.selection = results, selection
             variables.update(results=results, selection=selection)
             if spec.prompt is not None:
@@ -283,7 +300,12 @@ class Simulator:
                         log.slots[slot.name] = slots_answer[slot.name]
             for slot in spec.slots:
                 if slot.value is not None:
-                    value = evaluate(_expression(slot.value), variables, rng.choice, f"{self.graph.source}: node {step.node!r}: slot {slot.name}")
+                    value = evaluate(
+                        _expression(slot.value),
+                        variables,
+                        rng.choice,
+                        f"{self.graph.source}: node {step.node!r}: slot {slot.name}",
+                    )
                     if value is not None:
                         log.slots[slot.name] = value
         except _TurnFailed as failure:
@@ -292,8 +314,9 @@ class Simulator:
             log.status, log.error = "failed", str(failure)
         return log
 
-    def _retrieve(self, spec: RetrieveSpec, variables: dict[str, Any], gold: int, next_node: str, offset: int,
-                  rng: random.Random) -> tuple[list[dict[str, Any]], int | None]:
+    def _retrieve(
+        self, spec: RetrieveSpec, variables: dict[str, Any], gold: int, next_node: str, offset: int, rng: random.Random
+    ) -> tuple[list[dict[str, Any]], int | None]:
         assert self.retriever is not None
         query = self._render_text(spec.query, variables, "retrieve.query")
         candidates = [i for i in self.retriever.search(query, spec.limit) if i != gold]
@@ -317,26 +340,42 @@ class Simulator:
     def _render(self, node: str, spec: NodeSpec, variables: dict[str, Any]) -> str:
         template = self._templates.get(node)
         if template is None:
-            template = self._templates[node] = _compile(spec.prompt or "", f"{self.graph.source}: node {node!r}: prompt")
+            template = self._templates[node] = _compile(
+                spec.prompt or "", f"{self.graph.source}: node {node!r}: prompt"
+            )
         return _render(template, variables, f"{self.graph.source}: node {node!r}: prompt")
 
     def _render_text(self, text: str, variables: dict[str, Any], where: str) -> str:
         return _render(_compile(text, f"{self.graph.source}: {where}"), variables, f"{self.graph.source}: {where}")
 
-    async def _call(self, log: TurnLog, purpose: Literal["turn", "repair"], prompt: str, spec: NodeSpec, index: int, t: int) -> str:
+    async def _call(
+        self, log: TurnLog, purpose: Literal["turn", "repair"], prompt: str, spec: NodeSpec, index: int, t: int
+    ) -> str:
         text = self.template.render([{"role": "user", "content": prompt}]).text if self.template is not None else prompt
         seed = None
         if spec.temperature > 0:
             digest = hashlib.sha256(f"{self.options.seed}/{index}/{t}/{purpose}".encode()).digest()
             seed = int.from_bytes(digest[:4], "big") >> 1
-        params = GenerationParams(max_new_tokens=spec.max_tokens, temperature=spec.temperature, stop=self.stops, seed=seed)
+        params = GenerationParams(
+            max_new_tokens=spec.max_tokens, temperature=spec.temperature, stop=self.stops, seed=seed
+        )
         completion = await self.client.complete(text, params)
         self.summary.calls += 1
-        log.calls.append(CallLog(purpose=purpose, prompt=text, answer=completion.text, finish_reason=completion.finish_reason,
-                                 latency_s=round(completion.latency_s, 4), attempts=completion.attempts))
+        log.calls.append(
+            CallLog(
+                purpose=purpose,
+                prompt=text,
+                answer=completion.text,
+                finish_reason=completion.finish_reason,
+                latency_s=round(completion.latency_s, 4),
+                attempts=completion.attempts,
+            )
+        )
         return completion.text
 
-    async def _read_answer(self, log: TurnLog, answer: str, spec: NodeSpec, rng: random.Random, index: int, t: int) -> dict[str, Any]:
+    async def _read_answer(
+        self, log: TurnLog, answer: str, spec: NodeSpec, rng: random.Random, index: int, t: int
+    ) -> dict[str, Any]:
         if spec.output == "text":
             log.text = text_answer(answer)
         elif spec.output == "variants":
@@ -384,9 +423,15 @@ def _render(template: jinja2.Template, variables: dict[str, Any], where: str) ->
 
 def settings_of(options: SimulateOptions) -> RunSettings:
     return RunSettings(
-        graph=options.graph.source, graph_sha256=options.graph.sha256, corpus=options.corpus.source,
-        corpus_sha256=options.corpus.sha256, count=options.count, seed=options.seed, params=options.params,
-        chat_template=options.chat_template, model=options.model,
+        graph=options.graph.source,
+        graph_sha256=options.graph.sha256,
+        corpus=options.corpus.source,
+        corpus_sha256=options.corpus.sha256,
+        count=options.count,
+        seed=options.seed,
+        params=options.params,
+        chat_template=options.chat_template,
+        model=options.model,
         embedding_model=str(options.embedding_model) if options.embedding_model else None,
     )
 
@@ -400,20 +445,32 @@ def check_run_dir(options: SimulateOptions) -> None:
             previous = RunSettings.model_validate_json(path.read_bytes())
         except ValueError:
             raise SpecTodError(f"{path}: not a spec-tod synth settings file; pass a new --run-dir") from None
-        ours, theirs = settings.model_dump(exclude={"graph", "corpus"}), previous.model_dump(exclude={"graph", "corpus"})
+        ours, theirs = (
+            settings.model_dump(exclude={"graph", "corpus"}),
+            previous.model_dump(exclude={"graph", "corpus"}),
+        )
         if ours != theirs:
             changed = sorted(key for key in ours if ours[key] != theirs[key])
-            raise SpecTodError(f"{options.run_dir}: this run was made with other settings ({', '.join(changed)} differ); "
-                               "rerun with the same ones to continue it, or pass a new --run-dir")
+            raise SpecTodError(
+                f"{options.run_dir}: this run was made with other settings ({', '.join(changed)} differ); "
+                "rerun with the same ones to continue it, or pass a new --run-dir"
+            )
     else:
         write_json(path, settings.model_dump(mode="json"))
 
 
-async def _simulate(options: SimulateOptions, on_dialogue: Callable[[Dialogue], None] | None) -> tuple[list[Dialogue], Summary]:
+async def _simulate(
+    options: SimulateOptions, on_dialogue: Callable[[Dialogue], None] | None
+) -> tuple[list[Dialogue], Summary]:
     template = load_chat_template(options.chat_template) if options.chat_template else None
-    async with CompletionClient(options.endpoints, model=options.model, concurrency=options.concurrency,
-                                timeout_s=options.timeout_s, max_retries=options.max_retries,
-                                rng_seed=options.seed) as client:
+    async with CompletionClient(
+        options.endpoints,
+        model=options.model,
+        concurrency=options.concurrency,
+        timeout_s=options.timeout_s,
+        max_retries=options.max_retries,
+        rng_seed=options.seed,
+    ) as client:
         simulator = Simulator(options, client, template)
         dialogues = await simulator.run(on_dialogue)
     return dialogues, simulator.summary
@@ -446,5 +503,7 @@ def read_dialogues(path: Path) -> list[Dialogue]:
             try:
                 dialogues.append(Dialogue.model_validate_json(line))
             except ValueError:
-                raise SpecTodError(f"{path}: line {number} is not a simulated dialogue (spec-tod synth simulate output)") from None
+                raise SpecTodError(
+                    f"{path}: line {number} is not a simulated dialogue (spec-tod synth simulate output)"
+                ) from None
     return dialogues

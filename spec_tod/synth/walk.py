@@ -72,7 +72,12 @@ def random_walk(graph: Graph, rng: random.Random, params: Mapping[str, Scalar] |
 
 
 def make_walk(graph: Graph, seed: int, index: int, params: Mapping[str, Scalar] | None = None) -> Walk:
-    return Walk(id=f"{graph.spec.name}-{seed}-{index:06d}", seed=seed, index=index, steps=random_walk(graph, walk_rng(seed, index), params))
+    return Walk(
+        id=f"{graph.spec.name}-{seed}-{index:06d}",
+        seed=seed,
+        index=index,
+        steps=random_walk(graph, walk_rng(seed, index), params),
+    )
 
 
 def _step(graph: Graph, node: str, state: dict[str, Any]) -> Step:
@@ -83,7 +88,8 @@ def _lender(graph: Graph, node: str, state: dict[str, Any], rng: random.Random) 
     role = graph.role(node)
     for index, borrow in enumerate(graph.borrows):
         if borrow.applies(node, role) and (
-            borrow.condition is None or evaluate(borrow.condition, state, rng.choice, f"{graph.source}: borrow[{index}]")
+            borrow.condition is None
+            or evaluate(borrow.condition, state, rng.choice, f"{graph.source}: borrow[{index}]")
         ):
             return borrow.edges_of
     return node

@@ -52,10 +52,17 @@ def stand_in():
 
 
 @pytest.fixture(scope="session")
-def simulated_run(restaurant_graph: Graph, corpus_file: Path, stand_in: StandIn,
-                  tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Summary]:
+def simulated_run(
+    restaurant_graph: Graph, corpus_file: Path, stand_in: StandIn, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Summary]:
     """COUNT restaurant dialogues simulated against the stand-in: the run folder and the summary."""
     run_dir = tmp_path_factory.mktemp("sim") / "run"
-    options = SimulateOptions(graph=restaurant_graph, corpus=load_corpus(corpus_file, restaurant_graph.spec.corpus),
-                              run_dir=run_dir, endpoints=[stand_in.url], count=COUNT, seed=SEED)
+    options = SimulateOptions(
+        graph=restaurant_graph,
+        corpus=load_corpus(corpus_file, restaurant_graph.spec.corpus),
+        run_dir=run_dir,
+        endpoints=[stand_in.url],
+        count=COUNT,
+        seed=SEED,
+    )
     return run_dir, simulate(options)

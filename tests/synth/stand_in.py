@@ -37,8 +37,8 @@ def _whole_json(prompt: str) -> dict[str, Any]:
 
 def answer(prompt: str) -> str:
     """The stand-in model's answer to one prompt."""
-    if prompt.startswith("Fix the JSON below."):
-        broken = prompt[prompt.index("{", prompt.index("nothing else:")) :]
+    if "Fix the JSON below." in prompt:  # possibly inside a chat template
+        broken = prompt[prompt.index("{", prompt.index("nothing else:")) : prompt.rindex("}") + 1]
         return broken.replace("'", '"')
     if "Answer with JSON only" in prompt:
         whole = json.dumps(_whole_json(prompt))
@@ -47,7 +47,8 @@ def answer(prompt: str) -> str:
     if "One per line" in prompt:
         choose = _CHOOSE.search(prompt)
         what = f"option {choose.group(1)}" if choose else _tag(prompt)
-        return f"Sure, here are three ways to say it:\n1. let me take {what}\n2. \"{what} sounds good\"\n3. i'll go with {what}"
+        preamble = "Sure, here are three ways to say it:"
+        return f'{preamble}\n1. let me take {what}\n2. "{what} sounds good"\n3. i\'ll go with {what}'
     return f"Of course. reply {_tag(prompt)}"
 
 
@@ -61,7 +62,9 @@ class StandIn(FakeServer):
 
             await asyncio.sleep(self.delay_s)
         text = answer(body["prompt"])
-        return web.json_response({
-            "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": len(text.split())},
-        })
+        return web.json_response(
+            {
+                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": len(text.split())},
+            }
+        )

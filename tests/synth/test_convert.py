@@ -19,7 +19,7 @@ def test_records_follow_the_spec_tod_layout(restaurant_graph: Graph, simulated_r
     assert summary.records == COUNT and summary.data_file.name == "synth-multiwoz_restaurant.jsonl"
     records = [json.loads(line) for line in summary.data_file.read_text().splitlines()]
     assert sum((len(r["conversations"]) - 1) // 4 for r in records) == summary.exchanges
-    for record, dialogue in zip(records, dialogues):
+    for record, dialogue in zip(records, dialogues, strict=False):
         assert record["id"] == dialogue.id
         roles = [m["from"] for m in record["conversations"]]
         assert roles == ["system"] + ["user", "function", "observation", "assistant"] * ((len(roles) - 1) // 4)
@@ -27,7 +27,7 @@ def test_records_follow_the_spec_tod_layout(restaurant_graph: Graph, simulated_r
         turns = [t for t in dialogue.turns if t.intent != "start"]
         users, systems = turns[0::2], turns[1::2]
         values = record["conversations"][1:]
-        for k, (user, answer) in enumerate(zip(users, systems)):
+        for k, (user, answer) in enumerate(zip(users, systems, strict=False)):
             user_msg, function, observation, assistant = (m["value"] for m in values[4 * k : 4 * k + 4])
             assert (user_msg, assistant) == (user.text, answer.text)
             if user.intent in ("greet", "thank"):
@@ -42,7 +42,13 @@ def test_records_follow_the_spec_tod_layout(restaurant_graph: Graph, simulated_r
 
 def test_the_system_prompt_lists_the_intents_as_functions(restaurant_graph: Graph) -> None:
     functions = intent_functions(restaurant_graph)
-    assert [f["name"] for f in functions] == ["find_restaurant", "more_restaurants", "select_restaurant", "ask_info", "book_table"]
+    assert [f["name"] for f in functions] == [
+        "find_restaurant",
+        "more_restaurants",
+        "select_restaurant",
+        "ask_info",
+        "book_table",
+    ]
     find = functions[0]
     assert [a["name"] for a in find["arguments"]] == ["food", "area", "pricerange"]
     assert find["arguments"][2]["possible_values"] == ["cheap", "moderate", "expensive"]

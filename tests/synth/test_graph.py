@@ -74,11 +74,18 @@ def test_rewrites_count_as_paths_for_reachability(write_graph) -> None:
     [
         (lambda g: g["nodes"]["ask"]["edges"].update(nowhere=1.0), "node 'ask': edge to unknown node 'nowhere'"),
         (lambda g: g.update(rules=[{"nodes": ["ask"], "set": {"x": 1}}]), "rules[0]: set 'x' is not a counter"),
-        (lambda g: g.update(counters={"n": 0}, rules=[{"nodes": ["ask"], "if": "n >", "set": {"n": 1}}]),
-         "rules[0]: if: expression 'n >' does not parse"),
-        (lambda g: g.update(counters={"n": 0}, rules=[{"nodes": ["ask"], "if": "m > 1", "set": {"n": 1}}]),
-         "rules[0]: if: UndefinedError: 'm' is undefined"),
-        (lambda g: g.update(rules=[{"nodes": ["ask"], "goto": "answer"}]), "rules[0]: goto 'answer' (system) must keep the role"),
+        (
+            lambda g: g.update(counters={"n": 0}, rules=[{"nodes": ["ask"], "if": "n >", "set": {"n": 1}}]),
+            "rules[0]: if: expression 'n >' does not parse",
+        ),
+        (
+            lambda g: g.update(counters={"n": 0}, rules=[{"nodes": ["ask"], "if": "m > 1", "set": {"n": 1}}]),
+            "rules[0]: if: UndefinedError: 'm' is undefined",
+        ),
+        (
+            lambda g: g.update(rules=[{"nodes": ["ask"], "goto": "answer"}]),
+            "rules[0]: goto 'answer' (system) must keep the role",
+        ),
         (lambda g: g["nodes"]["ask"].update(colour="red"), "nodes.ask.colour: Extra inputs are not permitted"),
         (lambda g: g["nodes"].update(end={"role": "system"}), "end 'end' must not be a node"),
     ],

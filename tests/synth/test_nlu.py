@@ -19,8 +19,12 @@ def _records(path: Path, dialogues: dict[str, list[str]]) -> Path:
     for key, functions in dialogues.items():
         messages = [{"from": "system", "value": "sys"}]
         for k, function in enumerate(functions):
-            messages += [{"from": "user", "value": f"u{k}"}, {"from": "function", "value": function},
-                         {"from": "observation", "value": "o"}, {"from": "assistant", "value": f"a{k}"}]
+            messages += [
+                {"from": "user", "value": f"u{k}"},
+                {"from": "function", "value": function},
+                {"from": "observation", "value": "o"},
+                {"from": "assistant", "value": f"a{k}"},
+            ]
         lines.append(json.dumps({"id": key, "conversations": messages}))
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -33,19 +37,31 @@ def _predictions(path: Path, predictions: dict[str, list[str]]) -> Path:
 
 def test_slot_overlap_is_per_gold_slot() -> None:
     assert slot_scores({"food": "cheap chinese", "area": "north"}, {"food": "chinese"}) == pytest.approx(
-        ((1.0 + 0.0) / 2, (0.5 + 0.0) / 2, (2 / 3 + 0.0) / 2))
+        ((1.0 + 0.0) / 2, (0.5 + 0.0) / 2, (2 / 3 + 0.0) / 2)
+    )
     assert slot_scores({"selection": 2}, {"selection": 2, "extra": "x"}) == (1.0, 1.0, 1.0)
 
 
 def test_hand_made_scores(tmp_path: Path) -> None:
-    gold = load_gold(_records(tmp_path / "gold.jsonl", {
-        "d1": [call("find", {"food": "thai"}), call("select", {"selection": 1}), NO_FUNCTION_CALL],
-        "d2": [call("find", {"food": "cheap thai"}), NO_FUNCTION_CALL],
-    }))
-    predicted = load_predictions(_predictions(tmp_path / "pred.jsonl", {
-        "d1": [call("find", {"food": "thai"}), call("find", {"selection": 2}), NO_FUNCTION_CALL],
-        "d2": ["garbage", NO_FUNCTION_CALL],
-    }), gold)
+    gold = load_gold(
+        _records(
+            tmp_path / "gold.jsonl",
+            {
+                "d1": [call("find", {"food": "thai"}), call("select", {"selection": 1}), NO_FUNCTION_CALL],
+                "d2": [call("find", {"food": "cheap thai"}), NO_FUNCTION_CALL],
+            },
+        )
+    )
+    predicted = load_predictions(
+        _predictions(
+            tmp_path / "pred.jsonl",
+            {
+                "d1": [call("find", {"food": "thai"}), call("find", {"selection": 2}), NO_FUNCTION_CALL],
+                "d2": ["garbage", NO_FUNCTION_CALL],
+            },
+        ),
+        gold,
+    )
     scores = score_nlu(gold, predicted)
     overall = scores["by_position"]["all"]
     assert overall["turns"] == 5 and overall["intent_accuracy"] == pytest.approx(3 / 5)
@@ -69,7 +85,9 @@ def test_gold_against_itself_scores_one(simulated_run, restaurant_graph, tmp_pat
     functions = {r["id"]: [m["value"] for m in r["conversations"] if m["from"] == "function"] for r in rows}
     scores = score_nlu(gold, load_predictions(_predictions(tmp_path / "p.jsonl", functions), gold))
     overall = scores["by_position"]["all"]
-    assert overall["intent_accuracy"] == 1.0 and overall["slot_micro"]["f1"] == 1.0 and overall["slot_macro"]["f1"] == 1.0
+    assert (
+        overall["intent_accuracy"] == 1.0 and overall["slot_micro"]["f1"] == 1.0 and overall["slot_macro"]["f1"] == 1.0
+    )
     assert scores["dialogues"] == len(rows) and "find_restaurant" in scores["intents"]
 
 
@@ -83,5 +101,7 @@ def test_bad_predictions_name_the_line(tmp_path: Path) -> None:
 
 def test_judge_prompt_and_reading() -> None:
     prompt = judge_prompt([("user", "hi  there"), ("assistant", "hello")], "ok", "fine")
-    assert prompt.startswith("Given the conversation history:\nuser: hi there\nsystem: hello\nResponse: ok\nGroundtruth: fine\n")
+    assert prompt.startswith(
+        "Given the conversation history:\nuser: hi there\nsystem: hello\nResponse: ok\nGroundtruth: fine\n"
+    )
     assert (read_relevance(" 2"), read_relevance("x"), read_relevance("1.")) == (2, None, 1)

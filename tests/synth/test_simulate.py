@@ -16,9 +16,8 @@ from spec_tod.errors import SpecTodError
 from spec_tod.synth.graph import Graph
 from spec_tod.synth.retrieve import load_corpus
 from spec_tod.synth.simulate import DIALOGUES_FILE, TURNS_FILE, SimulateOptions, TurnLog, read_dialogues, simulate
-from tests.synth.stand_in import StandIn
-
 from tests.synth.conftest import COUNT, SEED
+from tests.synth.stand_in import StandIn
 
 
 @pytest.fixture()
@@ -32,8 +31,15 @@ def finished_run(simulated_run):
 
 
 def _options(graph: Graph, corpus_file: Path, run_dir: Path, url: str, count: int = COUNT, **kwargs) -> SimulateOptions:
-    return SimulateOptions(graph=graph, corpus=load_corpus(corpus_file, graph.spec.corpus), run_dir=run_dir,
-                           endpoints=[url], count=count, seed=SEED, **kwargs)
+    return SimulateOptions(
+        graph=graph,
+        corpus=load_corpus(corpus_file, graph.spec.corpus),
+        run_dir=run_dir,
+        endpoints=[url],
+        count=count,
+        seed=SEED,
+        **kwargs,
+    )
 
 
 def test_every_dialogue_completes_and_every_call_is_logged(finished_run) -> None:
@@ -53,8 +59,9 @@ def test_bad_json_gets_the_repair_call(finished_run) -> None:
     assert searches and summary.repairs == len(searches)  # the stand-in breaks every search request's JSON
     for log in searches:
         assert [call.purpose for call in log.calls] == ["turn", "repair"]
-        assert log.calls[1].prompt.startswith("Fix the JSON below. The expected format is "
-                                              '{"text": ..., "food": ..., "area": ..., "pricerange": ...}.')
+        assert log.calls[1].prompt.startswith(
+            'Fix the JSON below. The expected format is {"text": ..., "food": ..., "area": ..., "pricerange": ...}.'
+        )
         assert set(log.slots) == {"food", "area", "pricerange"} and log.text.startswith("i want ")
 
 
@@ -69,7 +76,7 @@ def test_the_gold_position_becomes_the_selection_label(finished_run) -> None:
     dialogues = read_dialogues(finished_run[0])
     selections = 0
     for dialogue in dialogues:
-        for before, turn in zip(dialogue.turns, dialogue.turns[1:]):
+        for before, turn in zip(dialogue.turns, dialogue.turns[1:], strict=False):
             if turn.intent == "select_restaurant":
                 selections += 1
                 assert before.intent == "show_restaurants" and before.selection == turn.slots["selection"]
@@ -94,11 +101,28 @@ def test_a_run_folder_refuses_other_settings(restaurant_graph, corpus_file, serv
 
 def test_sigkill_then_rerun_gives_the_same_output(restaurant_graph, corpus_file, finished_run, tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
-    command = [sys.executable, "-c", "from spec_tod.cli import main; main()", "synth", "simulate", "multiwoz_restaurant",
-               "--corpus", str(corpus_file), "--count", str(COUNT), "--seed", str(SEED), "--run-dir", str(run_dir),
-               "--concurrency", "4"]
+    command = [
+        sys.executable,
+        "-c",
+        "from spec_tod.cli import main; main()",
+        "synth",
+        "simulate",
+        "multiwoz_restaurant",
+        "--corpus",
+        str(corpus_file),
+        "--count",
+        str(COUNT),
+        "--seed",
+        str(SEED),
+        "--run-dir",
+        str(run_dir),
+        "--concurrency",
+        "4",
+    ]
     with StandIn(delay_s=0.02) as slow:
-        process = subprocess.Popen([*command, "--endpoint", slow.url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [*command, "--endpoint", slow.url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         turns = run_dir / TURNS_FILE
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:

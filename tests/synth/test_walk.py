@@ -52,7 +52,9 @@ def test_the_recipe_port_reproduces_syntod_statistics(recipe_walks: list) -> Non
 def test_recipe_rules_fire(recipe_walks: list) -> None:
     intents = Counter(intent for walk in recipe_walks for intent in walk.intents)
     # more_results after two pages becomes select_i: never more than two result pages
-    assert max(walk.intents.count("show_results") + walk.intents.count("show_suggestions") for walk in recipe_walks) <= 3
+    assert (
+        max(walk.intents.count("show_results") + walk.intents.count("show_suggestions") for walk in recipe_walks) <= 3
+    )
     assert all(walk.steps[i].state["pages"] <= 2 for walk in recipe_walks for i in range(len(walk.steps)))
     assert intents["in_task_system_response"] > 0 and intents["acknowledge_task"] > 0
     # relabelled nodes never appear under their node names
@@ -78,8 +80,14 @@ GUARDED = {
         "add_compare": {"role": "user", "edges": {"shown_compare": 1.0}},
         "compare": {"role": "user", "guard": "compare >= 2", "edges": {"hub": 1.0}},
         "buy": {"role": "user", "guard": "cart > 0", "edges": {"hub": 1.0}},
-        "shown_cart": {"role": "system", "edges": {"add": 1.0, "add_compare": 1.0, "compare": 1.0, "buy": 1.0, "bye": 0.2}},
-        "shown_compare": {"role": "system", "edges": {"add": 1.0, "add_compare": 1.0, "compare": 1.0, "buy": 1.0, "bye": 0.2}},
+        "shown_cart": {
+            "role": "system",
+            "edges": {"add": 1.0, "add_compare": 1.0, "compare": 1.0, "buy": 1.0, "bye": 0.2},
+        },
+        "shown_compare": {
+            "role": "system",
+            "edges": {"add": 1.0, "add_compare": 1.0, "compare": 1.0, "buy": 1.0, "bye": 0.2},
+        },
         "bye": {"role": "user", "edges": {"end": 1.0}},
     },
 }
@@ -91,7 +99,7 @@ def test_guards_fire_on_a_small_graph(write_graph) -> None:
     stats = WalkStats()
     for walk in walks:
         stats.add(walk)
-        for before, step in zip(walk.steps, walk.steps[1:]):
+        for before, step in zip(walk.steps, walk.steps[1:], strict=False):
             if step.node == "compare":
                 assert before.state["compare"] >= 2  # comparing needs two items
             if step.node == "buy":
