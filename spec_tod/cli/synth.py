@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import click
 import typer
@@ -32,9 +32,9 @@ def _graph(value: str) -> Graph:
     return load_graph(graph_path(value))
 
 
-def _params(values: list[str]) -> dict[str, Scalar]:
+def _params(values: list[str] | None) -> dict[str, Scalar]:
     params: dict[str, Scalar] = {}
-    for value in values:
+    for value in values or []:
         name, sep, raw = value.partition("=")
         if not sep or not name:
             raise SpecTodError(f"--param {value!r}: expected NAME=VALUE, e.g. --param num_steps=4")
@@ -48,13 +48,15 @@ def _params(values: list[str]) -> dict[str, Scalar]:
 
 @synth_app.command("walk")
 def walk_command(
-    graph: str = typer.Argument(..., help=GRAPH_HELP),
-    count: int = typer.Option(4000, "--count", "-n", min=1, help="Number of walks."),
-    seed: int = typer.Option(0, "--seed", help="Walk i of seed s is the same whatever the count."),
-    param: list[str] = typer.Option([], "--param", help="Override a graph param, NAME=VALUE (repeatable)."),
-    out: Optional[Path] = typer.Option(
-        None, "--out", help="Write the walks as JSONL (id, seed, index, steps with state)."
-    ),
+    graph: Annotated[str, typer.Argument(help=GRAPH_HELP)],
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of walks.")] = 4000,
+    seed: Annotated[int, typer.Option("--seed", help="Walk i of seed s is the same whatever the count.")] = 0,
+    param: Annotated[
+        Optional[list[str]], typer.Option("--param", help="Override a graph param, NAME=VALUE (repeatable).")
+    ] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write the walks as JSONL (id, seed, index, steps with state).")
+    ] = None,
 ) -> None:
     """Random walks over a graph (dialogue skeletons) and their statistics: lengths and how they ended."""
     from spec_tod.synth.walk import WalkStats, make_walk
@@ -88,48 +90,64 @@ def walk_command(
 
 @synth_app.command("simulate")
 def simulate_command(
-    graph: str = typer.Argument(..., help=GRAPH_HELP),
-    run_dir: Path = typer.Option(
-        ...,
-        "--run-dir",
-        help="Run folder: settings, turns.jsonl (every prompt and answer), "
-        "dialogues.jsonl. Rerun the same command to continue an interrupted run.",
-    ),
-    corpus: Optional[Path] = typer.Option(
-        None,
-        "--corpus",
-        help="Seed corpus (JSONL, or a JSON array). Default: the graph's corpus.data_file in the "
-        "data folder ($SPEC_TOD_DATA_DIR or ../shared/data).",
-    ),
-    count: int = typer.Option(100, "--count", "-n", min=1, help="Dialogues to simulate."),
-    seed: int = typer.Option(
-        0, "--seed", help="Seeds the walks, the seed items' order, the variants and the gold positions."
-    ),
-    endpoint: list[str] = typer.Option(
-        [],
-        "--endpoint",
-        help="OpenAI-compatible server base URL (repeatable). Default: the server `spec-tod serve` started last.",
-        show_default=False,
-    ),
-    model_dir: Optional[Path] = typer.Option(
-        None,
-        "--model-dir",
-        help="The served model's folder: its chat template wraps "
-        "each prompt as a user message. Without it (or --template) prompts go raw.",
-    ),
-    template: Optional[str] = typer.Option(
-        None, "--template", help="A named chat template (llama3) instead of --model-dir's."
-    ),
-    model: Optional[str] = typer.Option(None, "--model", help="The `model` field of requests (servers that need one)."),
-    concurrency: int = typer.Option(64, "--concurrency", min=1, help="Requests in flight at most."),
-    timeout_s: float = typer.Option(120.0, "--timeout", min=0.1, help="Seconds per request attempt."),
-    max_retries: int = typer.Option(5, "--max-retries", min=0, help="Retries of a request on 429, 5xx, timeouts."),
-    param: list[str] = typer.Option([], "--param", help="Override a graph param, NAME=VALUE (repeatable)."),
-    embedding_model: Optional[Path] = typer.Option(
-        None,
-        "--embedding-model",
-        help="A local sentence-transformers folder: dense retrieval instead of BM25 (needs sentence-transformers).",
-    ),
+    graph: Annotated[str, typer.Argument(help=GRAPH_HELP)],
+    run_dir: Annotated[
+        Path,
+        typer.Option(
+            "--run-dir",
+            help="Run folder: settings, turns.jsonl (every prompt and answer), dialogues.jsonl. Rerun the same "
+            "command to continue an interrupted run.",
+        ),
+    ],
+    corpus: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--corpus",
+            help="Seed corpus (JSONL, or a JSON array). Default: the graph's corpus.data_file in the data folder "
+            "($SPEC_TOD_DATA_DIR or ../shared/data).",
+        ),
+    ] = None,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="Dialogues to simulate.")] = 100,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seeds the walks, the seed items' order, the variants and the gold positions.")
+    ] = 0,
+    endpoint: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--endpoint",
+            help="OpenAI-compatible server base URL (repeatable). Default: the server `spec-tod serve` started last.",
+            show_default=False,
+        ),
+    ] = None,
+    model_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--model-dir",
+            help="The served model's folder: its chat template wraps each prompt as a user message. Without it (or "
+            "--template) prompts go raw.",
+        ),
+    ] = None,
+    template: Annotated[
+        Optional[str], typer.Option("--template", help="A named chat template (llama3) instead of --model-dir's.")
+    ] = None,
+    model: Annotated[
+        Optional[str], typer.Option("--model", help="The `model` field of requests (servers that need one).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight at most.")] = 64,
+    timeout_s: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request attempt.")] = 120.0,
+    max_retries: Annotated[
+        int, typer.Option("--max-retries", min=0, help="Retries of a request on 429, 5xx, timeouts.")
+    ] = 5,
+    param: Annotated[
+        Optional[list[str]], typer.Option("--param", help="Override a graph param, NAME=VALUE (repeatable).")
+    ] = None,
+    embedding_model: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--embedding-model",
+            help="A local sentence-transformers folder: dense retrieval instead of BM25 (needs sentence-transformers).",
+        ),
+    ] = None,
 ) -> None:
     """Simulate dialogues: one LLM call per turn along each walk, grounded in seed-corpus items."""
     from spec_tod.synth.retrieve import load_corpus
@@ -186,25 +204,29 @@ def simulate_command(
 
 @synth_app.command("convert")
 def convert_command(
-    dialogues: Path = typer.Argument(..., help="A simulate run folder, or its dialogues.jsonl."),
-    out: Path = typer.Option(
-        ..., "--out", help="Folder for synth-<graph>.jsonl and its manifest (a --data for finetune)."
-    ),
-    graph: Optional[str] = typer.Option(
-        None, "--graph", help="The graph simulated. Default: the one in the run's settings.json."
-    ),
-    layout: str = typer.Option(
-        "sharegpt",
-        "--layout",
-        click_type=click.Choice(LAYOUTS),
-        help="sharegpt (conversations/from/value, as build-data) or messages (role/content).",
-    ),
+    dialogues: Annotated[Path, typer.Argument(help="A simulate run folder, or its dialogues.jsonl.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for synth-<graph>.jsonl and its manifest (a --data for finetune).")
+    ],
+    graph: Annotated[
+        Optional[str], typer.Option("--graph", help="The graph simulated. Default: the one in the run's settings.json.")
+    ] = None,
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--layout",
+            click_type=click.Choice(LAYOUTS),
+            help="sharegpt (conversations/from/value, as build-data) or messages (role/content).",
+        ),
+    ] = "sharegpt",
 ) -> None:
     """Convert simulated dialogues to Spec-TOD records: intents -> function calls, results -> observations."""
     from spec_tod.synth.convert import convert
     from spec_tod.synth.simulate import DIALOGUES_FILE, SETTINGS_FILE, RunSettings, read_dialogues
 
     source = dialogues / DIALOGUES_FILE if dialogues.is_dir() else dialogues
+    if not source.is_file():
+        raise SpecTodError(f"{source}: no simulated dialogues here; pass a `synth simulate` run folder or its {DIALOGUES_FILE}")
     if graph is None:
         settings_file = source.parent / SETTINGS_FILE
         if not settings_file.is_file():
@@ -219,24 +241,31 @@ def convert_command(
 
 
 def score_nlu_command(
-    predictions: Path = typer.Argument(
-        ...,
-        help='JSONL, one line per dialogue: {"id": ..., "functions": [the model\'s '
-        "function message for each user turn, in order]}.",
-    ),
-    gold: Path = typer.Option(
-        ..., "--gold", help="The records the predictions are for (synth convert or build-data output)."
-    ),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the scores as JSON."),
-    judge_endpoint: Optional[str] = typer.Option(
-        None,
-        "--judge-endpoint",
-        help='Score response relevance 0-2 with an LLM judge at this server (needs "responses" in the predictions).',
-    ),
-    judge_template: Optional[str] = typer.Option(
-        None, "--judge-template", help="Chat template (model folder or llama3) of the judge."
-    ),
-    judge_model: Optional[str] = typer.Option(None, "--judge-model", help="The `model` field of judge requests."),
+    predictions: Annotated[
+        Path,
+        typer.Argument(
+            help='JSONL, one line per dialogue: {"id": ..., "functions": [the model\'s function message for each '
+            "user turn, in order]}."
+        ),
+    ],
+    gold: Annotated[
+        Path, typer.Option("--gold", help="The records the predictions are for (synth convert or build-data output).")
+    ],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the scores as JSON.")] = None,
+    judge_endpoint: Annotated[
+        Optional[str],
+        typer.Option(
+            "--judge-endpoint",
+            help="Score response relevance 0-2 with an LLM judge at this server "
+            '(needs "responses" in the predictions).',
+        ),
+    ] = None,
+    judge_template: Annotated[
+        Optional[str], typer.Option("--judge-template", help="Chat template (model folder or llama3) of the judge.")
+    ] = None,
+    judge_model: Annotated[
+        Optional[str], typer.Option("--judge-model", help="The `model` field of judge requests.")
+    ] = None,
 ) -> None:
     """Intent and slot precision, recall and F1 (micro, and macro per conversation as SynTOD) by user-turn position."""
     from spec_tod.synth.nlu import judge_relevance, load_gold, load_predictions, score_nlu
