@@ -226,7 +226,7 @@ def convert_command(
 
     source = dialogues / DIALOGUES_FILE if dialogues.is_dir() else dialogues
     if not source.is_file():
-        raise SpecTodError(f"{source}: no simulated dialogues here; pass a `synth simulate` run folder or its {DIALOGUES_FILE}")
+        raise SpecTodError(f"{source}: no simulated dialogues here; pass a simulate run folder or its dialogues file")
     if graph is None:
         settings_file = source.parent / SETTINGS_FILE
         if not settings_file.is_file():
