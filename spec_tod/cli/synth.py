@@ -141,6 +141,9 @@ def simulate_command(
     param: Annotated[
         Optional[list[str]], typer.Option("--param", help="Override a graph param, NAME=VALUE (repeatable).")
     ] = None,
+    max_tokens: Annotated[
+        Optional[int], typer.Option("--max-tokens", min=1, help="Cap every node's max_tokens (e.g. for a quick trial).")
+    ] = None,
     embedding_model: Annotated[
         Optional[Path],
         typer.Option(
@@ -183,6 +186,7 @@ def simulate_command(
         concurrency=concurrency,
         timeout_s=timeout_s,
         max_retries=max_retries,
+        max_tokens=max_tokens,
     )
     with console.status(f"simulating {count} dialogues") as status:
         finished = [0]

@@ -1,6 +1,7 @@
 """Simulated dialogues -> Spec-TOD records, in build-data's layout, so ``spec-tod finetune`` takes them.
 
-Each record: the system message (the graph's instruction + the function block of the user
+Each record (every message with build-data's training weight: 1 on ``function`` and
+``assistant``, 0 on the context): the system message (the graph's instruction + the function block of the user
 intents), then per exchange ``user`` (the user turn), ``function`` (the intent as a call with its
 slots as arguments, or the no-call text for intents marked ``call: false``), ``observation`` (the
 items the system turn retrieved, as JSON, else the text build-data uses for a call without a
@@ -20,11 +21,18 @@ from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
 from spec_tod.synth.graph import Graph
 from spec_tod.synth.simulate import Dialogue, Turn
-from spec_tod.tasks.prompts import NO_CALL_OBSERVATION, format_function_call, observation_text, render_functions
+from spec_tod.tasks.prompts import (
+    NO_CALL_OBSERVATION,
+    NO_FUNCTION_CALL,
+    format_calls,
+    observation_text,
+    render_functions,
+)
 from spec_tod.tasks.writers import Layout, jsonl_line, sha256_file, write_lines
 
-# The function message of a user turn that calls nothing; build-data writes the same text.
-NO_FUNCTION_CALL = "<function_call>none</function_call>"
+TRAINED_ROLES = ("function", "assistant")
+"""Roles with training weight 1: the model learns the intents and slots and the responses (SynTOD's
+model wrote both); system, user and observation messages are context (weight 0)."""
 
 
 def intent_functions(graph: Graph) -> list[dict]:
@@ -59,9 +67,9 @@ def function_message(graph: Graph, turn: Turn) -> str:
             "convert with the graph that was simulated"
         )
     if not node.spec.call:
-        return NO_FUNCTION_CALL
+        return format_calls([])
     arguments = {slot.name: turn.slots[slot.name] for slot in node.spec.slots if slot.name in turn.slots}
-    return format_function_call(node.label, arguments)
+    return format_calls([(node.label, arguments)])
 
 
 def observation_message(user: Turn, system: Turn, called: bool) -> str:
@@ -122,7 +130,11 @@ def convert(
     manifest = out / f"{stem}.manifest.json"
     exchanges = sum((len(messages) - 1) // 4 for _, messages in records)
     try:
-        digest = write_lines(data_file, (jsonl_line(record_id, messages, layout) for record_id, messages in records))
+        lines = (
+            jsonl_line(record_id, messages, [int(role in TRAINED_ROLES) for role, _ in messages], layout)
+            for record_id, messages in records
+        )
+        digest = write_lines(data_file, lines)
         write_json(
             manifest,
             {

@@ -1,7 +1,8 @@
 """Intent and slot scores of a model's function calls on Spec-TOD records, and an optional relevance judge.
 
 The gold of user turn ``k`` of a record is its ``function`` message: the called function is the
-intent, its arguments the slots; the no-call text is intent ``none``. A prediction that does not
+intent, its arguments the slots (of the last call, when a message holds several); the no-call
+text is intent ``none``. A prediction that does not
 parse as a call is intent ``NONE`` (as SynTOD's evaluation writes a missing one).
 
 Definitions follow SynTOD's ``src/evaluation/evaluation_states.py``:
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_tod.errors import SpecTodError
-from spec_tod.tasks.prompts import parse_function_call
+from spec_tod.tasks.prompts import parse_calls
 
 NO_CALL_INTENT = "none"
 UNPARSED_INTENT = "NONE"
@@ -55,13 +56,11 @@ class Prediction:
 
 
 def read_call(text: str) -> tuple[str, dict[str, Any]]:
-    """(intent, slots) of a function message or generated text."""
-    from spec_tod.synth.convert import NO_FUNCTION_CALL
-
-    if text.strip() == NO_FUNCTION_CALL:
-        return NO_CALL_INTENT, {}
-    call = parse_function_call(text)
-    return call if call is not None else (UNPARSED_INTENT, {})
+    """(intent, slots) of a function message or generated text: its last call (a turn's own comes last)."""
+    calls = parse_calls(text)
+    if calls is None:
+        return UNPARSED_INTENT, {}
+    return calls[-1] if calls else (NO_CALL_INTENT, {})
 
 
 def _jsonl(path: Path, what: str) -> list[tuple[int, dict]]:
@@ -260,8 +259,8 @@ def judge_relevance(
     model: str | None,
 ) -> dict[str, Any]:
     """Relevance 0-2 of every predicted response, by an LLM judge at ``endpoint``."""
-    from spec_tod.bench.chat_template import load_chat_template
     from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
+    from spec_tod.chat.template import load_chat_template
 
     chat = load_chat_template(template) if template else None
     prompts = []

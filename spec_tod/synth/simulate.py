@@ -36,9 +36,11 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict
 
-from spec_tod.bench.chat_template import ChatTemplate, load_chat_template
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
+from spec_tod.bench.loops import PromptTooLong
+from spec_tod.bench.render import PromptRenderer, model_context, tokenizer_encoder
 from spec_tod.bench.store import ShardWriter, read_intact
+from spec_tod.chat.template import load_chat_template
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_open, write_json
 from spec_tod.synth.answers import json_object, repair_prompt, text_answer, variants
@@ -68,6 +70,7 @@ class RunSettings(BaseModel):
     chat_template: str | None
     model: str | None
     embedding_model: str | None
+    max_tokens: int | None = None
 
 
 class CallLog(BaseModel):
@@ -135,6 +138,8 @@ class SimulateOptions:
     concurrency: int = 64
     timeout_s: float = 120.0
     max_retries: int = 5
+    max_tokens: int | None = None
+    """Caps every node's ``max_tokens``."""
 
 
 @dataclass
@@ -201,13 +206,13 @@ def dialogue_walk(options: SimulateOptions, index: int) -> tuple[int, Walk]:
 
 
 class Simulator:
-    def __init__(self, options: SimulateOptions, client: CompletionClient, template: ChatTemplate | None) -> None:
+    def __init__(self, options: SimulateOptions, client: CompletionClient, renderer: PromptRenderer | None) -> None:
         self.options = options
         self.graph = options.graph
         self.corpus = options.corpus
         self.client = client
-        self.template = template
-        self.stops = template.stop_strings if template is not None else ()
+        self.renderer = renderer
+        self.stops = renderer.template.stop_strings if renderer is not None else ()
         self.retriever: Retriever | None = None
         self.summary = Summary()
         self.logs: dict[str, dict[int, TurnLog]] = {}
@@ -351,13 +356,16 @@ class Simulator:
     async def _call(
         self, log: TurnLog, purpose: Literal["turn", "repair"], prompt: str, spec: NodeSpec, index: int, t: int
     ) -> str:
-        text = self.template.render([{"role": "user", "content": prompt}]).text if self.template is not None else prompt
+        try:
+            text = self.renderer(([("user", prompt)], "assistant"), self._max_tokens(spec)) if self.renderer else prompt
+        except PromptTooLong as error:
+            raise _TurnFailed(str(error)) from None
         seed = None
         if spec.temperature > 0:
             digest = hashlib.sha256(f"{self.options.seed}/{index}/{t}/{purpose}".encode()).digest()
             seed = int.from_bytes(digest[:4], "big") >> 1
         params = GenerationParams(
-            max_new_tokens=spec.max_tokens, temperature=spec.temperature, stop=self.stops, seed=seed
+            max_new_tokens=self._max_tokens(spec), temperature=spec.temperature, stop=self.stops, seed=seed
         )
         completion = await self.client.complete(text, params)
         self.summary.calls += 1
@@ -372,6 +380,10 @@ class Simulator:
             )
         )
         return completion.text
+
+    def _max_tokens(self, spec: NodeSpec) -> int:
+        cap = self.options.max_tokens
+        return min(spec.max_tokens, cap) if cap else spec.max_tokens
 
     async def _read_answer(
         self, log: TurnLog, answer: str, spec: NodeSpec, rng: random.Random, index: int, t: int
@@ -433,6 +445,7 @@ def settings_of(options: SimulateOptions) -> RunSettings:
         chat_template=options.chat_template,
         model=options.model,
         embedding_model=str(options.embedding_model) if options.embedding_model else None,
+        max_tokens=options.max_tokens,
     )
 
 
@@ -462,7 +475,15 @@ def check_run_dir(options: SimulateOptions) -> None:
 async def _simulate(
     options: SimulateOptions, on_dialogue: Callable[[Dialogue], None] | None
 ) -> tuple[list[Dialogue], Summary]:
-    template = load_chat_template(options.chat_template) if options.chat_template else None
+    renderer = None
+    if options.chat_template:
+        # The bench's renderer: one BOS and the context check when the template comes from a model folder.
+        folder = Path(options.chat_template) if Path(options.chat_template).is_dir() else None
+        renderer = PromptRenderer(
+            load_chat_template(options.chat_template),
+            tokenizer_encoder(folder) if folder else None,
+            model_context(folder),
+        )
     async with CompletionClient(
         options.endpoints,
         model=options.model,
@@ -471,7 +492,7 @@ async def _simulate(
         max_retries=options.max_retries,
         rng_seed=options.seed,
     ) as client:
-        simulator = Simulator(options, client, template)
+        simulator = Simulator(options, client, renderer)
         dialogues = await simulator.run(on_dialogue)
     return dialogues, simulator.summary
 

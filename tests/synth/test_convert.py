@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spec_tod.synth.convert import NO_FUNCTION_CALL, convert, intent_functions, system_prompt
+from spec_tod.synth.convert import convert, intent_functions, system_prompt
 from spec_tod.synth.graph import Graph
 from spec_tod.synth.simulate import read_dialogues
-from spec_tod.tasks.prompts import format_function_call, render_functions
+from spec_tod.tasks.prompts import NO_FUNCTION_CALL, format_function_call, render_functions
 from tests.synth.conftest import COUNT
 
 
@@ -22,6 +22,7 @@ def test_records_follow_the_spec_tod_layout(restaurant_graph: Graph, simulated_r
     for record, dialogue in zip(records, dialogues, strict=False):
         assert record["id"] == dialogue.id
         roles = [m["from"] for m in record["conversations"]]
+        assert [m["weight"] for m in record["conversations"]] == [int(r in ("function", "assistant")) for r in roles]
         assert roles == ["system"] + ["user", "function", "observation", "assistant"] * ((len(roles) - 1) // 4)
         assert record["conversations"][0]["value"] == system_prompt(restaurant_graph)
         turns = [t for t in dialogue.turns if t.intent != "start"]

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from spec_tod.errors import SpecTodError
-from spec_tod.synth.convert import NO_FUNCTION_CALL, convert
+from spec_tod.synth.convert import convert
 from spec_tod.synth.nlu import judge_prompt, load_gold, load_predictions, read_relevance, score_nlu, slot_scores
 from spec_tod.synth.simulate import read_dialogues
+from spec_tod.tasks.prompts import NO_FUNCTION_CALL
 from spec_tod.tasks.prompts import format_function_call as call
 
 
