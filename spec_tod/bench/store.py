@@ -20,7 +20,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -28,6 +28,7 @@ from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_open
 
 SHARDS_DIR = "shards"
+Record = TypeVar("Record", bound=BaseModel)
 
 
 class CallRecord(BaseModel):
@@ -90,14 +91,14 @@ def shard_path(run_dir: Path, shard: int, shards: int) -> Path:
     return run_dir / SHARDS_DIR / f"shard-{shard:0{width}d}-of-{shards}.jsonl"
 
 
-def _line(record: TurnRecord) -> str:
+def _line(record: BaseModel) -> str:
     return json.dumps(record.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _read_lines(path: Path) -> tuple[list[TurnRecord], int]:
+def _read_lines(path: Path, model: type[Record]) -> tuple[list[Record], int]:
     """The records of ``path`` and the byte length of its intact part (a torn last line excluded)."""
     data = path.read_bytes()
-    records: list[TurnRecord] = []
+    records: list[Record] = []
     position = 0
     line_number = 0
     while position < len(data):
@@ -106,14 +107,19 @@ def _read_lines(path: Path) -> tuple[list[TurnRecord], int]:
         if end < 0:
             break  # torn last line: the write of this line never finished
         try:
-            records.append(TurnRecord.model_validate_json(data[position:end]))
+            records.append(model.model_validate_json(data[position:end]))
         except ValidationError as error:
             raise SpecTodError(
-                f"{path}: line {line_number} is not a turn record ({error.errors()[0]['msg']}); the checkpoint "
+                f"{path}: line {line_number} is not a {model.__name__} line ({error.errors()[0]['msg']}); the checkpoint "
                 "is corrupt: remove the line (that turn will be run again) and rerun"
             ) from None
         position = end + 1
     return records, position
+
+
+def read_intact(path: Path, model: type[Record]) -> list[Record]:
+    """The records of an append-only file of ``model`` lines, a torn last line left out; none if it does not exist."""
+    return _read_lines(path, model)[0] if path.is_file() else []
 
 
 def load_records(paths: Iterable[Path]) -> dict[tuple[str, int], TurnRecord]:
@@ -121,19 +127,19 @@ def load_records(paths: Iterable[Path]) -> dict[tuple[str, int], TurnRecord]:
     latest: dict[tuple[str, int], TurnRecord] = {}
     for path in paths:
         if path.is_file():
-            for record in _read_lines(path)[0]:
+            for record in _read_lines(path, TurnRecord)[0]:
                 latest[record.key] = record
     return latest
 
 
 class ShardWriter:
-    """Appends records to one shard file, durably and in the order they were queued."""
+    """Appends records (``model`` lines) to one file, durably and in the order they were queued."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, model: type[BaseModel] = TurnRecord) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_file():
-            _, intact = _read_lines(path)
+            _, intact = _read_lines(path, model)
             if intact != path.stat().st_size:
                 os.truncate(path, intact)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -142,7 +148,7 @@ class ShardWriter:
         self._closing = False
         self._task = asyncio.get_running_loop().create_task(self._drain())
 
-    async def append(self, record: TurnRecord) -> None:
+    async def append(self, record: BaseModel) -> None:
         """Queue ``record``; returns once it is on disk."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((_line(record).encode("utf-8"), done))

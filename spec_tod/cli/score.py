@@ -141,4 +141,16 @@ def _multiwoz21_dialogues(goals_dir: Path, split: str, db_dir: Path | None) -> l
 
 
 def register(app: typer.Typer) -> None:
-    app.command("score")(score_command)
+    # `spec-tod score PREDICTIONS` stays the MultiWOZ scorer; `spec-tod score nlu` scores intents and slots.
+    from spec_tod.cli.groups import default_group
+    from spec_tod.cli.synth import score_nlu_command
+
+    score_app = typer.Typer(
+        cls=default_group("multiwoz"),
+        help="Score predictions: the standardized MultiWOZ scores (`spec-tod score PREDICTIONS`, the default) "
+        "or intent and slot scores (`spec-tod score nlu`).",
+        no_args_is_help=True,
+    )
+    score_app.command("multiwoz")(score_command)
+    score_app.command("nlu")(score_nlu_command)
+    app.add_typer(score_app, name="score")
