@@ -180,7 +180,8 @@ class TurnRunner:
         started = time.time()
         calls: list[CallRecord] = []
         try:
-            text = self.render(prompts.dst_prompt(turn, [t.call for t in history[:turn]]), self.dst_params.max_new_tokens)
+            calls_so_far = [t.call for t in history[:turn]]
+            text = self.render(prompts.dst_prompt(turn, calls_so_far), self.dst_params.max_new_tokens)
             dst = await self.client.complete(text, self.dst_params)
             calls.append(_call_record("dst", dst))
             reading = _read_calls(prompts, dst.text)
@@ -190,7 +191,8 @@ class TurnRunner:
             count = db_count(self.database, domains[-1], after.state) if domains else None
             observed = observation(domains[-1] if domains else None, count)
             call = format_calls(normalised_calls(after.state, domains, prompts.functions))
-            text = self.render(prompts.response_prompt(turn, history, call, observed), self.response_params.max_new_tokens)
+            response_prompt = prompts.response_prompt(turn, history, call, observed)
+            text = self.render(response_prompt, self.response_params.max_new_tokens)
             answer = await self.client.complete(text, self.response_params)
             calls.append(_call_record("response", answer))
         except (RequestFailed, PromptTooLong) as error:

@@ -50,7 +50,9 @@ class DialoguePrompts:
     def dst_prompt(self, turn: int, calls: Sequence[str] | None = None) -> Prompt:
         """The DST prompt of ``turn``; ``calls`` are the earlier turns' function messages (``None``: gold)."""
         gold = self.gold_dst_turns
-        earlier = gold[:turn] if calls is None else [replace(t, call=c) for t, c in zip(gold[:turn], calls, strict=True)]
+        earlier = gold[:turn]
+        if calls is not None:
+            earlier = [replace(t, call=c) for t, c in zip(earlier, calls, strict=True)]
         return prompt("dst", self.dst_system, earlier, gold[turn])
 
     def response_prompt(self, turn: int, history: Sequence[TurnText], call: str, observation: str) -> Prompt:

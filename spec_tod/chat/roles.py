@@ -28,7 +28,9 @@ _PROBE = "\x01probe-{}\x01"
 def renders_role(template: ChatTemplate, role: str) -> bool:
     """Whether ``template`` writes the content of a ``role`` message after a system and a user message."""
     content = _PROBE.format(role)
-    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}, {"role": role, "content": content}]
+    messages = [
+        {"role": "system", "content": "s"}, {"role": "user", "content": "u"}, {"role": role, "content": content}
+    ]
     try:
         return content in template.render_messages(messages)
     except SpecTodError:  # templates that raise on roles they do not know

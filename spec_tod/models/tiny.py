@@ -34,7 +34,7 @@ def build_tiny_model(
     vocab_size: int = 2048,
     hidden_size: int = 64,
     num_layers: int = 2,
-    max_positions: int = 4096,
+    max_positions: int = 8192,
     seed: int = 0,
 ) -> Path:
     """Write a tiny Llama-3-style causal LM (``config.json``, safetensors, tokenizer, chat template) to ``out_dir``.

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from spec_tod.chat.template import load_chat_template
 from spec_tod.cli import app
-from spec_tod.score.references import ground_truth_predictions
 from spec_tod.score.evaluate import score_predictions
+from spec_tod.score.references import ground_truth_predictions
 from tests.bench.oracle import Oracle
 from tests.bench.servers import FakeServer
 from tests.fixtures.templates import QWEN25_CHAT_TEMPLATE
@@ -60,7 +60,9 @@ def qwen_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactor
     return folder
 
 
-def _bench(model_dir: Path, records: Path, data_dir: Path, run_dir: Path, mode: str, adds_bos: bool) -> tuple[dict, Oracle]:
+def _bench(
+    model_dir: Path, records: Path, data_dir: Path, run_dir: Path, mode: str, adds_bos: bool
+) -> tuple[dict, Oracle]:
     template = load_chat_template(model_dir)
     # End-to-end runs ask the DST layout for calls and the end-to-end layout for replies: a model
     # trained on both files, as the recipe trains it.
