@@ -108,12 +108,16 @@ def command_fixed_cost(source: Path, url: str, run_dir: Path, dialogues: int, co
         str(dialogues), "--concurrency", str(concurrency), "--data-dir", str(default_data_dir()), "--run-dir", str(run_dir),
     ]  # fmt: skip
     started = time.perf_counter()
-    subprocess.run(command, env={**os.environ, "PYTHONPATH": str(source)}, check=True, capture_output=True, timeout=600)
+    env = {**os.environ, "PYTHONPATH": str(source)}  # and run in it: `python -c` puts the working folder first
+    subprocess.run(command, cwd=source, env=env, check=True, capture_output=True, timeout=600)
     process = time.perf_counter() - started
     return process, json.loads((run_dir / "report.json").read_text())["throughput"]["wall_s"]
 
 
-_ENTRY = "import sys; import spec_tod.cli as cli; sys.argv[0] = 'spec-tod'; (getattr(cli, 'console_main', None) or cli.main)()"
+_ENTRY = (  # the console script's entry point, or main() in a version without one
+    "import importlib, os, sys; sys.argv[0] = 'spec-tod'; "
+    "importlib.import_module('spec_tod.entry' if os.path.exists('spec_tod/entry.py') else 'spec_tod.cli').main()"
+)
 
 
 async def bare_client(url: str, calls: int, concurrency: int) -> float:

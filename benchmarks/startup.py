@@ -22,16 +22,18 @@ from pathlib import Path
 
 GOAL_SECONDS = 0.15
 COMMANDS = (["--version"], ["--help"], ["score", "--help"], ["bench", "--help"], ["build-data", "--help"])
-_ENTRY = (
-    "import sys; import spec_tod.cli as cli; sys.argv[0] = 'spec-tod'; "
-    "(getattr(cli, 'console_main', None) or cli.main)()"
+_ENTRY = (  # the console script's entry point, or main() in a version without one
+    "import importlib, os, sys; sys.argv[0] = 'spec-tod'; "
+    "importlib.import_module('spec_tod.entry' if os.path.exists('spec_tod/entry.py') else 'spec_tod.cli').main()"
 )
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def timed(command: list[str], source: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120)
+    # run in the source folder (``python -c`` puts the working folder first on sys.path) and with it on PYTHONPATH
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    subprocess.run(command, cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -49,8 +51,7 @@ def main() -> None:
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in sources}
         for _ in range(args.runs + 1):  # the first round warms the page cache and is dropped
             for name, source in sources.items():
-                env = {**os.environ, "PYTHONPATH": str(source)}
-                runs[name].append(timed([sys.executable, "-c", _ENTRY, *arguments], env))
+                runs[name].append(timed([sys.executable, "-c", _ENTRY, *arguments], source))
         line = f"spec-tod {' '.join(arguments):<18}"
         for name, figures in runs.items():
             wall = statistics.median(w for w, _ in figures[1:])
@@ -58,7 +59,8 @@ def main() -> None:
             line += f"  {name}: wall {wall:5.3f} s CPU {cpu:5.3f} s"
         if arguments == ["--version"]:
             ours = statistics.median(w for w, _ in runs["spec-tod"][1:])
-            line += f"  (goal < {GOAL_SECONDS} s: {'met' if ours < GOAL_SECONDS else 'MISSED'})"
+            cpu = statistics.median(c for _, c in runs["spec-tod"][1:])
+            line += f"  (goal < {GOAL_SECONDS} s: wall {'met' if ours < GOAL_SECONDS else 'MISSED'}, CPU {'met' if cpu < GOAL_SECONDS else 'MISSED'})"
         print(line)
     print("wall grows with other people's load on a shared machine; CPU seconds are what to compare there")
 

@@ -8,7 +8,6 @@ docker, matplotlib) is imported only when that subcommand runs, so ``spec-tod --
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 import click
@@ -99,33 +98,3 @@ def main() -> None:
         if code == 130:
             _stderr_line("[yellow]interrupted[/]")
         sys.exit(code)
-
-
-def console_main() -> None:
-    """The ``spec-tod`` console script: :func:`main`, then an exit that skips the interpreter's teardown.
-
-    Tearing down a process that holds a loaded corpus costs 0.4-0.5 s of freeing objects one by one,
-    for nothing. Once the command has returned, its outputs are flushed and the ``atexit`` handlers
-    run (logging, multiprocessing, temporary folders), the process ends at once. It exits normally
-    when a non-daemon thread is still running, since the interpreter would wait for that thread.
-    """
-    try:
-        main()
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-        if done.code is not None and not isinstance(done.code, int):
-            print(done.code, file=sys.stderr)
-    import threading
-
-    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread()):
-        sys.exit(code)
-    import atexit
-
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing left to deliver
-            pass
-    os._exit(code)
