@@ -4,10 +4,9 @@ For each number of requests in flight (64, 128, 256) the same ``--requests`` ind
 completions go, in the same run, through:
 
 - **spec-tod**: ``spec_tod.bench.client.CompletionClient`` (concurrency = in flight), i.e. one
-  ``httpx.AsyncClient`` on ``spec_tod.bench.transport.PooledTransport``;
+  ``httpx.AsyncClient`` on ``spec_tod.http.transport.PooledTransport``;
 - **httpx**: one ``httpx.AsyncClient`` on httpx's own transport, its pool raised to the in-flight
-  count (the naive way, which falls off a cliff above ~50 in flight; see the client's module
-  docstring for why);
+  count (the naive way, which falls off a cliff above ~50 in flight; see docs/http-client.md for why);
 - **aiohttp**: one ``aiohttp.ClientSession`` (connector limit = in flight), the reference;
 - **release**: the release's way, N processes each sending its share sequentially with a
   blocking client (``requests.Session``); the release used 100 processes, here

@@ -1,9 +1,9 @@
-"""An httpx transport on the lean HTTP/1.1 connections of :mod:`spec_tod.bench.http11`.
+"""An httpx transport on the lean HTTP/1.1 connections of :mod:`spec_tod.http.connection`.
 
 ``httpx.AsyncClient(transport=PooledTransport(max_connections=C))`` keeps httpx's API (requests,
 responses, errors, timeouts) but replaces httpcore's connection pool, whose per-event scan of every
 connection makes one client fall off a cliff above about 50 requests in flight (see
-:mod:`spec_tod.bench.client`). Here each origin has a plain LIFO list of idle connections, a
+``docs/http-client.md``). Here each origin has a plain LIFO list of idle connections, a
 request goes out in one ``write`` and its response comes back whole (the body already read, so
 ``stream=True`` gains nothing); ``response.extensions["body_marks"]`` holds when each piece of the
 body arrived, which times a streamed (server-sent events) answer without reading it as a stream.
@@ -26,7 +26,7 @@ import ssl
 
 import httpx
 
-from spec_tod.bench.http11 import ConnectionPool
+from spec_tod.http.connection import ConnectionPool
 
 __all__ = ["PooledTransport"]
 
