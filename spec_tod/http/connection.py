@@ -57,6 +57,12 @@ class Response:
     marks: tuple[tuple[int, float], ...] = field(default=(), compare=False)
     """``(body length, time.perf_counter())`` each time the body grew: when its first N bytes had arrived."""
 
+    def header(self, name: str) -> str | None:
+        """The last value of header ``name`` (any case), decoded as Latin-1; ``None`` when absent."""
+        wanted = name.lower().encode("latin-1")
+        values = [value for key, value in self.headers if key.lower() == wanted]
+        return values[-1].decode("latin-1") if values else None
+
 
 class _Connection(asyncio.Protocol):
     """One keep-alive connection: feed it a request, await the parsed response."""
