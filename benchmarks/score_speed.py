@@ -121,7 +121,9 @@ def main() -> None:
         command = [spec_tod, "score", predictions, "--dataset", "multiwoz21", "--data-dir", data_dir]
         command += ["--subset"] if system == "mintl" else []  # MinTL predicts 999 of the 1000 dialogues
         timed(command)  # builds the cache entries (and warms the page cache) once, untimed
-        rows: dict[str, list[tuple[float, float]]] = {"spec-tod score (cache warm)": [], "spec-tod score, cache off": []}
+        rows: dict[str, list[tuple[float, float]]] = {
+            "spec-tod score (cache warm)": [], "spec-tod score, cache off": []
+        }
         if reference is not None:
             rows["reference evaluator"] = []
         for _ in range(max(1, args.rounds)):
@@ -136,7 +138,8 @@ def main() -> None:
         for name, runs in rows.items():
             wall = statistics.median(w for w, _ in runs)
             cpu = statistics.median(c for _, c in runs)
-            print(f"  {name:<30} wall {wall:6.2f} s  CPU {cpu:6.2f} s  ({wall / ours_wall:5.1f}x / {cpu / ours_cpu:5.1f}x spec-tod)")
+            ratios = f"({wall / ours_wall:5.1f}x / {cpu / ours_cpu:5.1f}x spec-tod)"
+            print(f"  {name:<30} wall {wall:6.2f} s  CPU {cpu:6.2f} s  {ratios}")
         verdict = "met" if ours_wall < GOAL_SECONDS else "MISSED (on a shared machine see CPU)"
         print(f"  goal < {GOAL_SECONDS} s wall: {verdict}; CPU {ours_cpu:.2f} s")
         if reference is None:

@@ -33,7 +33,8 @@ def timed(command: list[str], source: Path) -> tuple[float, float]:
     started = time.perf_counter()
     # run in the source folder (``python -c`` puts the working folder first on sys.path) and with it on PYTHONPATH
     env = {**os.environ, "PYTHONPATH": str(source)}
-    subprocess.run(command, cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120)
+    quiet = subprocess.DEVNULL
+    subprocess.run(command, cwd=source, env=env, stdout=quiet, stderr=quiet, check=True, timeout=120)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -60,7 +61,8 @@ def main() -> None:
         if arguments == ["--version"]:
             ours = statistics.median(w for w, _ in runs["spec-tod"][1:])
             cpu = statistics.median(c for _, c in runs["spec-tod"][1:])
-            line += f"  (goal < {GOAL_SECONDS} s: wall {'met' if ours < GOAL_SECONDS else 'MISSED'}, CPU {'met' if cpu < GOAL_SECONDS else 'MISSED'})"
+            verdicts = {name: "met" if v < GOAL_SECONDS else "MISSED" for name, v in (("wall", ours), ("CPU", cpu))}
+            line += f"  (goal < {GOAL_SECONDS} s: wall {verdicts['wall']}, CPU {verdicts['CPU']})"
         print(line)
     print("wall grows with other people's load on a shared machine; CPU seconds are what to compare there")
 

@@ -33,7 +33,8 @@ def main() -> None:
             print(done.code, file=sys.stderr)
     import threading
 
-    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread()):
+    main_thread = threading.main_thread()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not main_thread):
         sys.exit(code)
     import atexit
 

@@ -42,9 +42,9 @@ from spec_tod.bench.protocols import (
     error_message,
 )
 from spec_tod.bench.sse import is_event_stream, read_events
+from spec_tod.errors import SpecTodError
 from spec_tod.http.client import LeanClient
 from spec_tod.http.transport import PooledTransport
-from spec_tod.errors import SpecTodError
 
 __all__ = ["ClientStats", "Completion", "CompletionClient", "GenerationParams", "RequestFailed"]
 

@@ -186,7 +186,8 @@ def _choices(values: list[str], allowed: tuple[str, ...], flag: str) -> list[str
     chosen = list(dict.fromkeys(part.strip() for value in values for part in value.split(",") if part.strip()))
     unknown = [value for value in chosen if value not in allowed]
     if unknown or not chosen:
-        raise typer.BadParameter(f"{', '.join(unknown) or 'nothing'} given; choose from {', '.join(allowed)}", param_hint=flag)
+        given = ", ".join(unknown) or "nothing"
+        raise typer.BadParameter(f"{given} given; choose from {', '.join(allowed)}", param_hint=flag)
     return chosen
 
 

@@ -19,9 +19,9 @@ from typing import Any
 from spec_tod.data.background import in_background
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.normalize import normalise_responses, normalise_state
 from spec_tod.data.readers import find_db_dir
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
 from spec_tod.score.bleu import bleu

@@ -21,9 +21,14 @@ from typing import Any
 
 from spec_tod.cache import cached
 from spec_tod.data.dialogue import BeliefState, Dialogue
-from spec_tod.data.readers import LoadResult, load_dialogues
-from spec_tod.data.normalize import normalise_response, normalise_responses, normalise_state, placeholder_class
 from spec_tod.data.gc_pause import gc_paused
+from spec_tod.data.normalize import (
+    normalise_response,
+    normalise_responses,
+    normalise_state,
+    placeholder_class,
+)
+from spec_tod.data.readers import LoadResult, load_dialogues
 from spec_tod.errors import SpecTodError
 from spec_tod.score.goals import Goal, build_goal
 

@@ -134,11 +134,14 @@ def test_label_and_provenance_in_the_manifest_then_pushed_to_the_hub(monkeypatch
     assert any(path.startswith("multiwoz21-test-dst.hf/") for path in pushed)
 
 
-def test_several_splits_and_tasks_in_one_command_write_what_separate_commands_write(monkeypatch, capsys, data_dir, tmp_path):
+def test_several_splits_and_tasks_in_one_command_write_what_separate_commands_write(
+    monkeypatch, capsys, data_dir, tmp_path
+):
     together, apart = tmp_path / "together", tmp_path / "apart"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the manifests' provenance date
     common = ["--dataset", "multiwoz21", "--data-dir", str(data_dir), "--fraction", "0.05"]
-    code, out, err = run_cli(monkeypatch, capsys, *common, "--split", "dev,test", "--task", "dst", "--task", "e2e", "--out", str(together))
+    both = ["--split", "dev,test", "--task", "dst", "--task", "e2e", "--out", str(together)]
+    code, out, err = run_cli(monkeypatch, capsys, *common, *both)
     assert code == 0, err
     assert out.count("records written") == 4
     for split in ("dev", "test"):

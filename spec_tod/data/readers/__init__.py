@@ -64,7 +64,9 @@ def load_dialogues(
             "split",
             {"dataset": dataset, "folder": _listing(folder), "split": split, "skip_invalid": skip_invalid,
              "schema": schema_path.resolve() if schema_path else None},
-            lambda: _with_files(sgd.read(folder, split, schema_path=schema_path, skip_invalid=skip_invalid, progress=progress)),
+            lambda: _with_files(
+                sgd.read(folder, split, schema_path=schema_path, skip_invalid=skip_invalid, progress=progress)
+            ),
         )
     if dataset == "multiwoz21":
         folder, reader = multiwoz21_dir(data_dir), multiwoz21
