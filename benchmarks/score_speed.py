@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reference-evaluator", type=Path, default=None, help="a MultiWOZ_Evaluation checkout")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"published files to score (default {','.join(SYSTEMS)})")
     args = parser.parse_args()
     if args.data_dir is None:
         from spec_tod.settings import default_data_dir
@@ -116,7 +117,7 @@ def main() -> None:
     metrics = "full" if full_mwz22 else "inform-success-richness"
     if reference is not None:
         print(f"reference evaluator metrics: {metrics}")
-    for system in SYSTEMS:
+    for system in args.systems.split(","):
         predictions = str(args.data_dir / "mwz_predictions" / f"{system}.json")
         command = [spec_tod, "score", predictions, "--dataset", "multiwoz21", "--data-dir", data_dir]
         command += ["--subset"] if system == "mintl" else []  # MinTL predicts 999 of the 1000 dialogues
