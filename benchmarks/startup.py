@@ -4,7 +4,7 @@ Whole processes, the median of ``--runs`` interleaved runs. Goal: ``spec-tod --v
 With ``--baseline-source DIR`` (a checkout of an earlier spec-tod, e.g. ``git worktree add /tmp/base
 <commit>``) the same commands run from that source in the same interpreter and venv, interleaved, as
 the baseline; without it the figure stands alone. Both go through the same entry point a console
-script uses (``console_main`` where it exists, else ``main``).
+script uses (``spec_tod.entry.main`` where it exists, else ``spec_tod.cli.main``).
 
     python benchmarks/startup.py [--runs 10] [--baseline-source DIR]
 """
