@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reference-evaluator", type=Path, default=None, help="a MultiWOZ_Evaluation checkout")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"published files to score (default {','.join(SYSTEMS)})")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="published files to score (default: all three)")
     args = parser.parse_args()
     if args.data_dir is None:
         from spec_tod.settings import default_data_dir

@@ -164,7 +164,7 @@ class _Connection(asyncio.Protocol):
             return
         if exc is not None:
             waiter.set_exception(exc)
-        else:
+        elif result is not None:
             waiter.set_result(result)
 
     def _fail(self, exc: Exception) -> None:
@@ -268,6 +268,7 @@ class _Connection(asyncio.Protocol):
             self._marks.append((len(self._body), self._arrived))
 
     def _finish(self) -> None:
+        assert self._head is not None, "a body ends only after its head"
         version, status, reason, headers, keep_alive = self._head
         if self._buffer:
             keep_alive = False  # bytes beyond the answer: do not trust this connection again
