@@ -14,13 +14,23 @@ than the harness.
 The server (``benchmarks/delay_server.py``) runs in its own process. Its answers do not parse as
 calls or actions, which costs the harness nothing extra: every turn still makes both calls.
 
-Run: ``python benchmarks/bench_e2e.py [--dialogues 300] [--concurrency 64] [--delay 0.1]``
+Fixed cost: ``spec-tod bench`` run as a fresh process (as a user runs it) against the same server; its
+wall time minus the loop's (the report's wall time) is what every bench command pays beside the
+loop: imports, data, scoring, report, plots, exit. Goal: under 1 s at 300 dialogues. With
+``--baseline-source DIR`` (a checkout of an earlier spec-tod) that version's figure is measured in the
+same rounds.
+
+Run: ``python benchmarks/bench_e2e.py [--dialogues 300] [--concurrency 64] [--delay 0.1] [--baseline-source DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +49,11 @@ def main() -> None:
     parser.add_argument("--dialogues", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--delay", type=float, default=0.1, help="seconds per request")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the fixed-cost measurement")
+    parser.add_argument(
+        "--baseline-source", type=Path, default=None,
+        help="a checkout of an earlier spec-tod whose `bench` command's fixed cost is measured alongside",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch, DelayServer(delay_s=args.delay) as server:
@@ -55,6 +70,14 @@ def main() -> None:
         command_s = time.perf_counter() - started
         assert outputs is not None
         baseline_s = asyncio.run(bare_client(server.url, outputs.report["turns"]["calls"], args.concurrency))
+        sources = {"spec-tod": Path(__file__).resolve().parent.parent}
+        if args.baseline_source is not None:
+            sources["baseline"] = args.baseline_source.resolve()
+        fixed: dict[str, list[tuple[float, float]]] = {name: [] for name in sources}
+        for round_ in range(args.rounds):
+            for name, source in sources.items():
+                run_dir = Path(scratch) / f"command-{name}-{round_}"
+                fixed[name].append(command_fixed_cost(source, server.url, run_dir, args.dialogues, args.concurrency))
     report = outputs.report
     calls = report["turns"]["calls"]
     longest_chain = 2 * max_turns(options)
@@ -67,9 +90,34 @@ def main() -> None:
     print(f"baseline: bare client, {calls} independent requests: {baseline_s:.2f} s -> {baseline_s / ideal:.3f}x ideal; "
           f"harness / baseline {run_s / baseline_s:.3f}x")  # fmt: skip
     print(f"command wall time {command_s:.2f} s (data loading, scoring and report included)")
+    for name, figures in fixed.items():
+        process = statistics.median(total for total, _ in figures)
+        cost = statistics.median(total - loop for total, loop in figures)
+        print(f"`spec-tod bench` as a process ({name}): {process:.2f} s, of which fixed cost (all but the loop) "
+              f"{cost:.2f} s, median of {len(figures)}{' (goal < 1 s)' if name == 'spec-tod' else ''}")
     print(f"latency p50 dst {report['latency_s']['dst']['p50_s'] * 1000:.1f} ms, "
           f"response {report['latency_s']['response']['p50_s'] * 1000:.1f} ms; "
           f"{report['throughput']['requests_per_s']:.0f} requests/s")  # fmt: skip
+
+
+def command_fixed_cost(source: Path, url: str, run_dir: Path, dialogues: int, concurrency: int) -> tuple[float, float]:
+    """(process wall s, loop wall s) of `spec-tod bench` run from ``source`` as a fresh process: imports,
+    data, the loop, scoring, report, plots and exit."""
+    command = [
+        sys.executable, "-c", _ENTRY, "bench", "--endpoint", url, "--template", "llama3", "--limit-dialogues",
+        str(dialogues), "--concurrency", str(concurrency), "--data-dir", str(default_data_dir()), "--run-dir", str(run_dir),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(source)}  # and run in it: `python -c` puts the working folder first
+    subprocess.run(command, cwd=source, env=env, check=True, capture_output=True, timeout=600)
+    process = time.perf_counter() - started
+    return process, json.loads((run_dir / "report.json").read_text())["throughput"]["wall_s"]
+
+
+_ENTRY = (  # the console script's entry point, or main() in a version without one
+    "import importlib, os, sys; sys.argv[0] = 'spec-tod'; "
+    "importlib.import_module('spec_tod.entry' if os.path.exists('spec_tod/entry.py') else 'spec_tod.cli').main()"
+)
 
 
 async def bare_client(url: str, calls: int, concurrency: int) -> float:

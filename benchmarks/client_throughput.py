@@ -3,11 +3,10 @@
 For each number of requests in flight (64, 128, 256) the same ``--requests`` independent
 completions go, in the same run, through:
 
-- **spec-tod**: ``spec_tod.bench.client.CompletionClient`` (concurrency = in flight), i.e. one
-  ``httpx.AsyncClient`` on ``spec_tod.bench.transport.PooledTransport``;
+- **spec-tod**: ``spec_tod.bench.client.CompletionClient`` (concurrency = in flight): completions go
+  through ``spec_tod.http.client.LeanClient`` on spec-tod's own connections, without httpx's objects;
 - **httpx**: one ``httpx.AsyncClient`` on httpx's own transport, its pool raised to the in-flight
-  count (the naive way, which falls off a cliff above ~50 in flight; see the client's module
-  docstring for why);
+  count (the naive way, which falls off a cliff above ~50 in flight; see docs/http-client.md for why);
 - **aiohttp**: one ``aiohttp.ClientSession`` (connector limit = in flight), the reference;
 - **release**: the release's way, N processes each sending its share sequentially with a
   blocking client (``requests.Session``); the release used 100 processes, here
@@ -15,7 +14,9 @@ completions go, in the same run, through:
 
 Each is reported as wall seconds and as a ratio to the ideal (requests x delay / in flight); the
 release's way also as a ratio to spec-tod. A second table gives each client's cost per request
-against a zero-delay server: wall time per request and the client process's CPU time per request.
+against a zero-delay server: wall time per request and the client process's CPU time per request,
+with one more row, httpx's request and response objects on spec-tod's connections (the bench
+client's path before it went below httpx), as the baseline of that change.
 
 The servers (``delay_server.py``) run in their own processes so they do not take the client's
 event loop or GIL; everything is on 127.0.0.1, every run is bounded (``--cap-s``), and the server
@@ -45,6 +46,7 @@ import requests  # noqa: E402  (imported before the release's processes fork, so
 
 from benchmarks.delay_server import DelayServer  # noqa: E402
 from spec_tod.bench.client import CompletionClient, GenerationParams  # noqa: E402
+from spec_tod.http.transport import PooledTransport  # noqa: E402
 
 PARAMS = GenerationParams(max_new_tokens=16)
 
@@ -119,6 +121,20 @@ async def run_httpx(url: str, in_flight: int, total: int, cap_s: float) -> Timin
         return await _timed(total, cap_s, one, in_flight)
 
 
+async def run_httpx_pooled(url: str, in_flight: int, total: int, cap_s: float) -> Timing:
+    """httpx's objects on spec-tod's connections: the bench client's path before it went below httpx."""
+    transport = PooledTransport(max_connections=in_flight)
+    async with httpx.AsyncClient(transport=transport, timeout=cap_s, trust_env=False) as client:
+        headers = httpx.Headers({"content-type": "application/json"})
+
+        async def one(i: int) -> None:
+            r = await client.send(httpx.Request("POST", url + "/v1/completions", content=_body(i), headers=headers))
+            r.raise_for_status()
+            json.loads(r.content)["choices"][0]["text"]
+
+        return await _timed(total, cap_s, one, in_flight)
+
+
 def _release_worker(url: str, indices: list[int], start: multiprocessing.Barrier, cap_s: float) -> None:
     start.wait()
     deadline = time.monotonic() + cap_s
@@ -176,6 +192,7 @@ def main() -> None:
     parser.add_argument("--cap-s", type=float, default=60.0, help="time cap per measurement; capped runs are extrapolated")
     parser.add_argument("--skip-httpx", action="store_true", help="skip the naive httpx client (slow past the cliff)")
     parser.add_argument("--skip-release", action="store_true", help="skip the release's multi-process way")
+    parser.add_argument("--cost-only", action="store_true", help="only the client cost per request (zero-delay server)")
     args = parser.parse_args()
     levels = [int(n) for n in args.in_flight.split(",")]
     total = args.requests
@@ -188,7 +205,7 @@ def main() -> None:
         )
         print(header)
         print("-" * len(header))
-        for n in levels:
+        for n in [] if args.cost_only else levels:
             ideal = total * args.delay / n
             ours, aio = [], []
             for _ in range(args.repeats):  # interleaved, so both see the same machine load
@@ -205,10 +222,16 @@ def main() -> None:
 
         overhead_in_flight = 16
         print(f"\nclient cost per request, zero-delay server, {overhead_in_flight} in flight, {total} requests")
-        print(f"{'client':>9} | {'wall us/req':>11} | {'client CPU us/req':>17}")
-        for name, run in (("spec-tod", run_spec_tod), ("aiohttp", run_aiohttp), ("httpx", run_httpx)):
-            t = _median([asyncio.run(run(fast.url, overhead_in_flight, total, args.cap_s)) for _ in range(args.repeats)])
-            print(f"{name:>9} | {1e6 * t.wall_s / t.done:11.0f} | {1e6 * t.cpu_s / t.done:17.0f}", flush=True)
+        print(f"{'client':>32} | {'wall us/req':>11} | {'client CPU us/req':>17}")
+        clients = {"spec-tod": run_spec_tod, "aiohttp": run_aiohttp, "httpx on spec-tod's connections": run_httpx_pooled,
+                   "httpx": run_httpx}  # fmt: skip
+        runs: dict[str, list[Timing]] = {name: [] for name in clients}
+        for _ in range(args.repeats):  # interleaved, so every client sees the same machine load
+            for name, run in clients.items():
+                runs[name].append(asyncio.run(run(fast.url, overhead_in_flight, total, args.cap_s)))
+        for name, timings in runs.items():
+            t = _median(timings)
+            print(f"{name:>32} | {1e6 * t.wall_s / t.done:11.0f} | {1e6 * t.cpu_s / t.done:17.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,61 +12,9 @@ are timed as they arrive (time to first token, gaps between tokens); an API key 
 ``Authorization: Bearer`` (read from the environment by the command, never stored in outputs);
 and an arrival schedule (:mod:`spec_tod.bench.arrivals`) that decides when requests start.
 
-HTTP: one httpx.AsyncClient, on its own transport
--------------------------------------------------
-One ``httpx.AsyncClient`` (httpx 0.28.1 / httpcore 1.0.9) on httpx's default transport, with its
-pool raised to C connections, falls off a cliff above about 50 requests in flight against a 100 ms
-server: 1.07x of the ideal wall time at 32, 1.4x at 48, 5.8x at 56, 8.9x at 64 (measured here,
-1,000 requests). The process is then CPU-bound (15.3 s of CPU in 16 s of wall time for 600
-requests at 64, i.e. 25 ms of CPU per request), and cProfile puts 80 % of it in
-``AsyncConnectionPool._assign_requests_to_connections``, which httpcore runs on every request
-start, every response close and every retry. Three things in it compound:
-
-1. **Quadratic idle scan.** For every idle connection it evaluates
-   ``len([c.is_idle() for c in self._connections]) > max_keepalive_connections``: a list over *all*
-   connections (its length is the number of connections, not of idle ones), so one call costs
-   idle x connections ``is_idle()`` calls (7.4 million for 600 requests at 64).
-2. **A syscall pair per idle connection per call.** ``has_expired()`` asks every idle socket whether
-   it is readable (``getpeername`` through anyio's ``extra_attributes``, then a ``poll``).
-3. **A thundering herd.** Assignment does not mark a connection busy (it stays IDLE until the
-   request's task actually runs on it), so queued and newly arriving requests are assigned to the
-   same idle connection; all but one then fail with ``ConnectionNotAvailable`` and loop, each
-   rerunning the full scan: 4,190 such retries for 600 requests at 64 (7 per request), 653 at 32.
-
-The cost of each event therefore grows with the number of *idle* connections, and that number
-grows when the event loop lags: a connection whose answer has arrived stays idle until its task
-gets the CPU. Past a threshold (about 50 in flight at 100 ms here) the feedback runs away: lag makes
-idle connections (50 of 64 on average at each assignment) and herd collisions, which make each
-event dearer, which makes more lag, until the client is CPU-bound at about 70 requests/s.
-
-The fix is below httpx, in the transport: the client's ``httpx.AsyncClient`` runs on
-:class:`spec_tod.bench.transport.PooledTransport`, which replaces httpcore's pool with the
-connections of :mod:`spec_tod.bench.http11`: a plain LIFO list of idle connections per origin (no
-pool scan at all; a connection carries one request at a time, and ``max_connections`` =
-``concurrency`` bounds how many exist), one ``write`` per request (httpcore makes two, head then
-body, and a loopback ``send`` took about 0.3 ms under cProfile on this loaded 2-core machine, as it
-runs the receiving side too), no anyio cancel scopes, and one timer per request for the read
-timeout. (Sharding over many small clients on httpx's own transport removed the cliff, 1.18x at
-64, but not httpcore's cost per request: 2.8x of the ideal at 128 in flight, 5x at 256.)
-
-httpx's own request and response objects stay, and they are now most of the client's cost: about
-200-290 us of client CPU per request against 120-190 us for aiohttp and 40-90 us for the same
-connections driven without httpx (the client's previous hot path), all measured side by side.
-Under cProfile a fifth of it is httpx turning every response into ``urllib``/``email`` objects for
-its cookie jar, and a seventh each is building the ``httpx.Request`` and reading the body through
-httpx's decoders. Completions are therefore sent as whole ``httpx.Request`` objects with
-``client.send``, since ``client.post`` merges the client's defaults into every request (about 25 us
-more).
-
-``benchmarks/client_throughput.py`` measures the client beside one plain httpx client and aiohttp
-in the same run. On the 2-core machine, under load from other jobs (load average 2.3-3.3), 2,000
-requests took 1.05x / 1.12x / 1.32x of the ideal at 64 / 128 / 256 in flight (aiohttp 1.07x /
-1.13x / 1.31x, one plain httpx client 8.1x / 21.3x / 46.7x). The machine is noisy, so the choice of
-this design rests on six runs (each the median of three or five interleaved repeats): their medians
-were 1.06x / 1.17x / 1.65x against aiohttp's 1.09x / 1.17x / 1.76x, with the client ahead of
-aiohttp at 256 in three runs of six. The same connections without httpx's objects, in the five runs
-that had them, took 1.06x / 1.11x / 1.28x: at 256 in flight under load httpx's objects cost about
-0.4x of the ideal, the first thing to take off the hot path if the goal there tightens.
+HTTP: one ``httpx.AsyncClient`` on :class:`spec_tod.http.PooledTransport` (spec-tod's own HTTP/1.1
+connections), because httpcore's connection pool falls off a cliff above about 50 requests in flight;
+why, and what each layer costs, measured: ``docs/http-client.md`` and ``benchmarks/client_throughput.py``.
 """
 
 from __future__ import annotations
@@ -94,8 +42,9 @@ from spec_tod.bench.protocols import (
     error_message,
 )
 from spec_tod.bench.sse import is_event_stream, read_events
-from spec_tod.bench.transport import PooledTransport
 from spec_tod.errors import SpecTodError
+from spec_tod.http.client import LeanClient
+from spec_tod.http.transport import PooledTransport
 
 __all__ = ["ClientStats", "Completion", "CompletionClient", "GenerationParams", "RequestFailed"]
 
@@ -173,7 +122,7 @@ class _Fatal(Exception):
 @dataclass
 class _Endpoint:
     base: str
-    completions: httpx.URL  # parsed once: httpx takes a URL object as it is
+    completions: str
     info: httpx.URL
     in_flight: int = 0
 
@@ -246,7 +195,7 @@ class CompletionClient:
         self._rng = random.Random(rng_seed)
         self._slots = asyncio.Semaphore(concurrency)
         self._endpoints = [
-            _Endpoint(base, httpx.URL(base + self._protocol.path), httpx.URL(base + "/info"))
+            _Endpoint(base, base + self._protocol.path, httpx.URL(base + "/info"))
             for base in map(_normalise_endpoint, endpoints)
         ]
         # trust_env=False: proxy variables would route requests past the transport
@@ -256,10 +205,9 @@ class CompletionClient:
             headers=headers,
             trust_env=False,
         )
-        # Completions are built as whole requests for client.send(): merging the client's defaults into
-        # every request (client.post) cost about 25 us of CPU each, 6 % of a core at 256 in flight (100 ms).
-        self._post_headers = httpx.Headers({**headers, "Content-Type": "application/json"})
-        self._post_extensions = {"timeout": httpx.Timeout(timeout_s).as_dict()}
+        # Completions skip httpx's request and response objects, most of the client's CPU per request
+        # (docs/http-client.md); httpx stays for the rare GET /info.
+        self._lean = LeanClient({**headers, "Content-Type": "application/json", "Accept-Encoding": "identity"})
         self._next = 0  # rotates the tie-break between equally loaded endpoints
 
     @property
@@ -275,6 +223,7 @@ class CompletionClient:
 
     async def aclose(self) -> None:
         """Close every connection; requests still in flight fail."""
+        self._lean.close()
         await self._http.aclose()
 
     async def complete(self, prompt: WirePrompt, params: GenerationParams = GenerationParams()) -> Completion:
@@ -357,28 +306,25 @@ class CompletionClient:
         ep.in_flight += 1
         self.stats.requests += 1
         try:
-            request = httpx.Request(
-                "POST", ep.completions, content=body, headers=self._post_headers, extensions=self._post_extensions
-            )
-            response = await self._http.send(request)
+            response = await self._lean.post(ep.completions, body, timeout_s=self.timeout_s)
         except httpx.TimeoutException as exc:
             raise _Retryable("timeout", None, f"{type(exc).__name__}: {exc}") from None
         except httpx.TransportError as exc:  # refused, dropped, truncated or not HTTP/1.1
             raise _Retryable("connection", None, f"{type(exc).__name__}: {exc}") from None
         finally:
             ep.in_flight -= 1
-        status = response.status_code
-        if 200 <= status < 300 and self.stream and is_event_stream(response.headers.get("content-type")):
-            return _Streamed(read_events(response.content, response.extensions.get("body_marks", ())))
+        status = response.status
+        if 200 <= status < 300 and self.stream and is_event_stream(response.header("content-type")):
+            return _Streamed(read_events(response.body, response.marks))
         if 200 <= status < 300:
             try:
-                return json.loads(response.content)
+                return json.loads(response.body)
             except ValueError:
-                raise _Fatal(status, f"answer is not JSON: {response.content[:200]!r}") from None
-        message = f"HTTP {status}: {error_message(response.content)}"
+                raise _Fatal(status, f"answer is not JSON: {response.body[:200]!r}") from None
+        message = f"HTTP {status}: {error_message(response.body)}"
         if status in _RETRY_STATUSES or status >= 500:
             reason = str(status) if status in (429, 503) else "5xx"
-            raise _Retryable(reason, status, message, _retry_after_s(response.headers.get("retry-after")))
+            raise _Retryable(reason, status, message, _retry_after_s(response.header("retry-after")))
         if status == 422 and "unexpected field" in message.lower():
             message += " (this server takes only OpenAI completion fields: leave top_k and repetition_penalty unset)"
         if status in (400, 422) and (hint := continuation_refusal_hint(message)):

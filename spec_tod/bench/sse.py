@@ -1,7 +1,7 @@
 """Server-sent events of a streamed answer, each with the time it arrived.
 
 The client's transport reads an answer whole and notes when each piece of the body came in
-(:attr:`spec_tod.bench.http11.Response.marks`); an event arrived when the piece holding its last
+(:attr:`spec_tod.http.connection.Response.marks`); an event arrived when the piece holding its last
 byte did. Events are separated by a blank line; their ``data:`` lines hold JSON, and
 ``data: [DONE]`` ends the stream (the OpenAI convention, which vLLM, SGLang, TGI and
 ``transformers serve`` follow). Comments (``:``) and other fields (``event:``, ``id:``) are skipped.

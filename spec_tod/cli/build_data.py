@@ -1,4 +1,4 @@
-"""``spec-tod build-data``: Spec-TOD instruction data (DST or end-to-end) from one corpus split."""
+"""``spec-tod build-data``: Spec-TOD instruction data (DST and/or end-to-end) from one or more corpus splits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from spec_tod.settings import default_data_dir
-from spec_tod.tasks.build import BuildOptions, BuildSummary, build_data
+from spec_tod.tasks.build import BuildOptions, BuildSummary, build_all
 from spec_tod.tasks.records import TASKS
 from spec_tod.tasks.writers import LAYOUTS
 
@@ -46,13 +46,15 @@ def build_data_command(
         str,
         typer.Option(click_type=click.Choice(DATASET_CHOICES), help="Corpus to read: MultiWOZ 2.1, MultiWOZ 2.2 or SGD."),
     ],
-    split: Annotated[str, typer.Option(click_type=click.Choice(SPLIT_CHOICES), help="Split to read.")],
+    split: Annotated[
+        list[str],
+        typer.Option(help="Split(s) to read: train, dev, test; several as dev,test or a repeated --split (each read once)."),
+    ],
     task: Annotated[
-        str,
+        list[str],
         typer.Option(
-            click_type=click.Choice(TASKS),
             help="dst: function calls and lexicalised responses; e2e: function calls, database observations and "
-            "'Action: ...' + delexicalised responses (MultiWOZ only).",
+            "'Action: ...' + delexicalised responses (MultiWOZ only). Both: dst,e2e or a repeated --task.",
         ),
     ],
     out: Annotated[Path, typer.Option(help="Output folder; files are named <dataset>-<split>-<task>.*")],
@@ -116,11 +118,13 @@ def build_data_command(
 ) -> None:
     """Build Spec-TOD instruction data: one record per dialogue, with a manifest of inputs, counts and hashes.
 
+    Several splits and tasks (--split dev,test --task dst,e2e) build every combination from one read of
+    each split; each file gets the manifest of its own one-split, one-task command.
     The same command always writes the same bytes. Bad input stops with one message naming the file and dialogue, and nothing is written.
     """
     data_dir = data_dir if data_dir is not None else default_data_dir().resolve()
-    command = ["spec-tod", "build-data", "--dataset", dataset, "--data-dir", str(data_dir), "--split", split]
-    command += ["--task", task, "--fraction", repr(fraction), "--seed", str(seed), "--out", str(out), "--format", layout]
+    splits, tasks = _choices(split, SPLIT_CHOICES, "--split"), _choices(task, TASKS, "--task")
+    flags = ["--fraction", repr(fraction), "--seed", str(seed), "--out", str(out), "--format", layout]
     for flag, value in (
         ("--schema", schema),
         ("--db-dir", db_dir),
@@ -129,44 +133,62 @@ def build_data_command(
         ("--tokenizer", tokenizer),
     ):
         if value is not None:
-            command += [flag, str(value)]
-    command += ["--skip-invalid"] if skip_invalid else []
-    command += ["--hf-dataset"] if hf_dataset else []
-    command += ["--label", label] if label is not None else []
-    command += ["--push-to-hub", push_to_hub] if push_to_hub is not None else []
-    options = BuildOptions(
-        dataset=dataset,
-        data_dir=data_dir,
-        split=split,
-        task=task,  # type: ignore[arg-type]
-        out=out,
-        fraction=fraction,
-        seed=seed,
-        layout=layout,  # type: ignore[arg-type]
-        schema_path=schema,
-        db_dir=db_dir,
-        skip_invalid=skip_invalid,
-        max_per_domain=max_per_domain,
-        max_tokens=max_tokens,
-        tokenizer=tokenizer,
-        hf_dataset=hf_dataset,
-        command=tuple(command),
-        label=label,
-    )
+            flags += [flag, str(value)]
+    flags += ["--skip-invalid"] if skip_invalid else []
+    flags += ["--hf-dataset"] if hf_dataset else []
+    flags += ["--label", label] if label is not None else []
+    flags += ["--push-to-hub", push_to_hub] if push_to_hub is not None else []
+    builds = [
+        BuildOptions(
+            dataset=dataset,
+            data_dir=data_dir,
+            split=one_split,
+            task=one_task,  # type: ignore[arg-type]
+            out=out,
+            fraction=fraction,
+            seed=seed,
+            layout=layout,  # type: ignore[arg-type]
+            schema_path=schema,
+            db_dir=db_dir,
+            skip_invalid=skip_invalid,
+            max_per_domain=max_per_domain,
+            max_tokens=max_tokens,
+            tokenizer=tokenizer,
+            hf_dataset=hf_dataset,
+            # each manifest records the one-split, one-task command that rebuilds its file byte for byte
+            command=("spec-tod", "build-data", "--dataset", dataset, "--data-dir", str(data_dir), "--split", one_split,
+                     "--task", one_task, *flags),
+            label=label,
+        )
+        for one_split in splits
+        for one_task in tasks
+    ]
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
         transient=True,
         disable=not console.is_terminal,
     ) as progress:
-        summary = build_data(options, _RichProgress(progress))
-    Console().print(summary_table(summary))
+        summaries = build_all(builds, _RichProgress(progress))
+    for summary in summaries:
+        Console().print(summary_table(summary))
     if push_to_hub is not None:
         from spec_tod.hub import push_folder
 
-        stem = summary.manifest.name.removesuffix(".manifest.json")
-        url = push_folder(out, push_to_hub, message=f"spec-tod build-data: {stem}", allow_patterns=[f"{stem}.*"])
-        Console().print(f"pushed to {url}")
+        for summary in summaries:
+            stem = summary.manifest.name.removesuffix(".manifest.json")
+            url = push_folder(out, push_to_hub, message=f"spec-tod build-data: {stem}", allow_patterns=[f"{stem}.*"])
+            Console().print(f"pushed to {url}")
+
+
+def _choices(values: list[str], allowed: tuple[str, ...], flag: str) -> list[str]:
+    """``["dev,test"]`` or ``["dev", "test"]`` -> ``["dev", "test"]``, each checked, repeats dropped."""
+    chosen = list(dict.fromkeys(part.strip() for value in values for part in value.split(",") if part.strip()))
+    unknown = [value for value in chosen if value not in allowed]
+    if unknown or not chosen:
+        given = ", ".join(unknown) or "nothing"
+        raise typer.BadParameter(f"{given} given; choose from {', '.join(allowed)}", param_hint=flag)
+    return chosen
 
 
 def summary_table(summary: BuildSummary) -> Table:

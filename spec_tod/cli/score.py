@@ -10,12 +10,11 @@ import typer
 from rich.console import Console
 
 from spec_tod.data.database import VenueDatabase
-from spec_tod.data.readers import find_db_dir, load_dialogues
-from spec_tod.errors import SpecTodError
+from spec_tod.data.readers import find_db_dir
 from spec_tod.fileio import write_json
 from spec_tod.provenance import provenance
 from spec_tod.score import Scorer, load_predictions
-from spec_tod.score.references import load_booked_domains
+from spec_tod.score.references import split_references
 from spec_tod.score.report import render
 from spec_tod.settings import default_data_dir
 
@@ -106,19 +105,12 @@ def score_command(
     console = Console()
     data_dir = (data_dir if data_dir is not None else default_data_dir()).resolve()
     loaded = load_predictions(predictions)
-    with console.status("reading the reference dialogues") as status:
-        dialogues = load_dialogues(dataset, data_dir, split, db_dir=db_dir).dialogues
-        goal_dialogues = None
-        if dataset == "multiwoz22":
-            status.update("reading MultiWOZ 2.1 goals and booking records")
-            goal_dialogues = _multiwoz21_dialogues(goals_data_dir or data_dir, split, db_dir)
-        status.update("building references")
-        scorer = Scorer(
-            dialogues,
-            database=VenueDatabase.load(find_db_dir(data_dir, db_dir)),
-            booked_domains=load_booked_domains(booked_domains) if booked_domains else None,
-            goal_dialogues=goal_dialogues,
+    with console.status("reading the references") as status:
+        references = split_references(
+            dataset, data_dir, split, db_dir=db_dir, booked_domains_file=booked_domains,
+            goals_data_dir=(goals_data_dir or data_dir) if dataset == "multiwoz22" else None,
         )
+        scorer = Scorer.from_references(references, database=VenueDatabase.load(find_db_dir(data_dir, db_dir)))
         result = scorer.score(loaded, allow_subset=subset, on_stage=lambda stage: status.update(f"scoring: {stage}"))
     render(result, console, show_failures=show_failures)
     origin = provenance(label=label)
@@ -128,16 +120,6 @@ def score_command(
     if details is not None:
         write_json(details, {"provenance": origin, "dialogues": [detail.model_dump() for detail in result.details]})
         console.print(f"per-dialogue details written to {details}")
-
-
-def _multiwoz21_dialogues(goals_dir: Path, split: str, db_dir: Path | None) -> list:
-    try:
-        return load_dialogues("multiwoz21", goals_dir, split, db_dir=db_dir).dialogues
-    except SpecTodError as error:
-        raise SpecTodError(
-            f"MultiWOZ 2.2 scoring needs the MultiWOZ 2.1 goals and booking records, which were not found ({error}); "
-            "pass --goals-data-dir with the folder holding multiwoz21/"
-        ) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -19,16 +19,16 @@ from typing import Any
 from spec_tod.data.background import in_background
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.normalize import normalise_responses, normalise_state
 from spec_tod.data.readers import find_db_dir
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
 from spec_tod.score.bleu import bleu
 from spec_tod.score.dst import dst_scores
 from spec_tod.score.inform_success import TOTAL, aggregate, dialogue_outcome
 from spec_tod.score.predictions import PredictedTurn, Predictions, parse_predictions
-from spec_tod.score.references import build_references
+from spec_tod.score.references import DialogueReference, build_references
 from spec_tod.score.result import Coverage, DialogueDetail, ScoreResult
 from spec_tod.score.richness import richness
 from spec_tod.settings import default_data_dir
@@ -51,8 +51,20 @@ class Scorer:
         supply goals and booked domains for dialogues without a goal (MultiWOZ 2.2)."""
         if not dialogues:
             raise SpecTodError("no reference dialogues to score against; check --data-dir and --split")
+        self._use(build_references(dialogues, booked_domains=booked_domains, goal_dialogues=goal_dialogues), database)
+
+    @classmethod
+    def from_references(cls, references: Mapping[str, DialogueReference], *, database: VenueDatabase) -> Scorer:
+        """A scorer over references already built (e.g. :func:`split_references`, from the cache)."""
+        if not references:
+            raise SpecTodError("no reference dialogues to score against; check --data-dir and --split")
+        scorer = cls.__new__(cls)
+        scorer._use(dict(references), database)
+        return scorer
+
+    def _use(self, references: dict[str, DialogueReference], database: VenueDatabase) -> None:
         self.database = database
-        self.references = build_references(dialogues, booked_domains=booked_domains, goal_dialogues=goal_dialogues)
+        self.references = references
         self.total_turns = sum(len(reference.responses) for reference in self.references.values())
         self.total_by_domain = dict(sorted(Counter(d for r in self.references.values() for d in r.goal).items()))
 

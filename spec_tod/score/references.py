@@ -11,6 +11,7 @@ MultiWOZ 2.1 dialogues passed as ``goal_dialogues``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -18,9 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spec_tod.cache import cached
 from spec_tod.data.dialogue import BeliefState, Dialogue
-from spec_tod.data.normalize import normalise_response, normalise_responses, normalise_state, placeholder_class
 from spec_tod.data.gc_pause import gc_paused
+from spec_tod.data.normalize import (
+    normalise_response,
+    normalise_responses,
+    normalise_state,
+    placeholder_class,
+)
+from spec_tod.data.readers import LoadResult, load_dialogues
 from spec_tod.errors import SpecTodError
 from spec_tod.score.goals import Goal, build_goal
 
@@ -117,6 +125,14 @@ def load_booked_domains(path: Path) -> dict[str, list[list[str]]]:
     return data
 
 
+def _normalised_references(texts: list[str]) -> list[str]:
+    """:func:`normalise_responses` of the reference texts, kept on disk under a hash of the texts: the
+    Moses normalisation is most of building references, and a bench run's subset of a split, or a
+    test, asks for the same texts again and again."""
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    return cached("normalised-references", {"texts": digest}, lambda: (normalise_responses(texts), []))
+
+
 @gc_paused()
 def build_references(
     dialogues: Sequence[Dialogue],
@@ -131,9 +147,7 @@ def build_references(
     goal of their own (MultiWOZ 2.2).
     """
     companions = {interchange_id(d.id): d for d in goal_dialogues or ()}
-    normalised = iter(
-        normalise_responses(evaluator_delex(turn.system_delex) for dialogue in dialogues for turn in dialogue.turns)
-    )
+    normalised = iter(_normalised_references([evaluator_delex(t.system_delex) for d in dialogues for t in d.turns]))
     references: dict[str, DialogueReference] = {}
     for dialogue in dialogues:
         key = interchange_id(dialogue.id)
@@ -158,3 +172,48 @@ def build_references(
             goal=build_goal(source.goal),
         )
     return references
+
+
+def split_references(
+    dataset: str,
+    data_dir: Path,
+    split: str,
+    *,
+    db_dir: Path | None = None,
+    booked_domains_file: Path | None = None,
+    goals_data_dir: Path | None = None,
+) -> dict[str, DialogueReference]:
+    """:func:`build_references` for a whole split, kept on disk (:mod:`spec_tod.cache`): a warm call reads
+    neither the split nor the goals, only checks that their files are unchanged.
+
+    ``goals_data_dir`` (MultiWOZ 2.2): the MultiWOZ 2.1 data the goals and booked domains come from.
+    """
+    def build() -> tuple[dict[str, DialogueReference], list[Path]]:
+        loaded = load_dialogues(dataset, data_dir, split, db_dir=db_dir)
+        files = list(loaded.files)
+        goal_dialogues = None
+        if goals_data_dir is not None:
+            goals = _multiwoz21_goals(goals_data_dir, split, db_dir)
+            goal_dialogues, files = goals.dialogues, files + goals.files
+        booked = None
+        if booked_domains_file is not None:
+            booked, files = load_booked_domains(booked_domains_file), files + [booked_domains_file]
+        return build_references(loaded.dialogues, booked_domains=booked, goal_dialogues=goal_dialogues), files
+
+    identity = {
+        "dataset": dataset, "data_dir": Path(data_dir).resolve(), "split": split, "db_dir": db_dir,
+        "booked": booked_domains_file and Path(booked_domains_file).resolve(),
+        "goals": goals_data_dir and Path(goals_data_dir).resolve(),
+    }
+    return cached("references", identity, build)
+
+
+def _multiwoz21_goals(goals_dir: Path, split: str, db_dir: Path | None) -> LoadResult:
+    try:
+        return load_dialogues("multiwoz21", goals_dir, split, db_dir=db_dir)
+    except SpecTodError as error:
+        raise SpecTodError(
+            f"MultiWOZ 2.2 scoring needs the MultiWOZ 2.1 goals and booking records, which were not found ({error}); "
+            "pass --goals-data-dir with the folder holding multiwoz21/"
+        ) from None
+

@@ -18,6 +18,7 @@ several corpora, FnCTOD-style, can be built into one folder), and with ``hf_data
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 import warnings
@@ -206,6 +207,25 @@ def build_data(
         hf_dataset=hf_folder,
         seconds=time.perf_counter() - started,
     )
+
+
+def build_all(builds: Sequence[BuildOptions], progress: ProgressSink | None = None) -> list[BuildSummary]:
+    """Several builds (splits x tasks) in one go: every option checked and every split read (once each)
+    before the first file is written, so bad input in any split leaves no output of any build."""
+    for options in builds:
+        check_options(options)
+    reads: dict[tuple, LoadResult] = {}
+    for options in builds:
+        key = _read_key(options)
+        if key not in reads:
+            # An e2e build of the split wants the missing-database warning that a dst-only read hides.
+            wants_db = any(other.task == "e2e" for other in builds if _read_key(other) == key)
+            reads[key] = read_split(dataclasses.replace(options, task="e2e" if wants_db else "dst"), progress)
+    return [build_data(options, progress, loaded=reads[_read_key(options)]) for options in builds]
+
+
+def _read_key(options: BuildOptions) -> tuple:
+    return (options.dataset, options.data_dir, options.split, options.schema_path, options.db_dir, options.skip_invalid)
 
 
 def read_split(options: BuildOptions, progress: ProgressSink | None = None) -> LoadResult:

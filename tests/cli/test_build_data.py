@@ -132,3 +132,28 @@ def test_label_and_provenance_in_the_manifest_then_pushed_to_the_hub(monkeypatch
     assert pushed["multiwoz21-test-dst.jsonl"] == (tmp_path / "multiwoz21-test-dst.jsonl").read_bytes()
     assert pushed["multiwoz21-test-dst.manifest.json"] == (tmp_path / "multiwoz21-test-dst.manifest.json").read_bytes()
     assert any(path.startswith("multiwoz21-test-dst.hf/") for path in pushed)
+
+
+def test_several_splits_and_tasks_in_one_command_write_what_separate_commands_write(
+    monkeypatch, capsys, data_dir, tmp_path
+):
+    together, apart = tmp_path / "together", tmp_path / "apart"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the manifests' provenance date
+    common = ["--dataset", "multiwoz21", "--data-dir", str(data_dir), "--fraction", "0.05"]
+    both = ["--split", "dev,test", "--task", "dst", "--task", "e2e", "--out", str(together)]
+    code, out, err = run_cli(monkeypatch, capsys, *common, *both)
+    assert code == 0, err
+    assert out.count("records written") == 4
+    for split in ("dev", "test"):
+        for task in ("dst", "e2e"):
+            assert run_cli(monkeypatch, capsys, *common, "--split", split, "--task", task, "--out", str(apart))[0] == 0
+    names = sorted(path.name for path in together.iterdir())
+    assert names == sorted(path.name for path in apart.iterdir()) and len(names) == 8
+    for name in names:  # manifests included: each records its own one-split, one-task command
+        assert (together / name).read_text().replace(str(together), str(apart)) == (apart / name).read_text(), name
+
+
+def test_an_unknown_split_in_a_list_is_a_usage_error_before_anything_is_read(monkeypatch, capsys, data_dir, tmp_path):
+    code, _, err = run_cli(monkeypatch, capsys, *_args(data_dir, tmp_path / "out", split="dev,tset"))
+    assert code == 2 and "tset" in err and "--split" in err
+    assert not (tmp_path / "out").exists()

@@ -16,10 +16,12 @@ says so.
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import lru_cache
 from pathlib import Path
 
+from spec_tod.cache import cached
 from spec_tod.data.database import DB_DOMAINS, VenueDatabase
 from spec_tod.data.readers import multiwoz21, multiwoz22, sgd
 from spec_tod.data.readers.collect import LoadResult, Progress
@@ -57,18 +59,42 @@ def load_dialogues(
     if not data_dir.is_dir():
         raise SpecTodError(f"data folder {data_dir} does not exist; pass the folder holding the {dataset} corpus")
     if dataset == "sgd":
-        return sgd.read(sgd_dir(data_dir), split, schema_path=schema_path, skip_invalid=skip_invalid, progress=progress)
+        folder = sgd_dir(data_dir)
+        return cached(
+            "split",
+            {"dataset": dataset, "folder": _listing(folder), "split": split, "skip_invalid": skip_invalid,
+             "schema": schema_path.resolve() if schema_path else None},
+            lambda: _with_files(
+                sgd.read(folder, split, schema_path=schema_path, skip_invalid=skip_invalid, progress=progress)
+            ),
+        )
     if dataset == "multiwoz21":
         folder, reader = multiwoz21_dir(data_dir), multiwoz21
     else:
         folder, reader = multiwoz22_dir(data_dir), multiwoz22
     schema_files = [find_schema(dataset, data_dir, schema_path)] if schema_path else _found_schema(dataset, data_dir)
     db_folder = _db_folder(data_dir, db_dir)
-    db = load_database(db_folder.resolve()) if db_folder else None
-    result = reader.read(folder, split, db=db, skip_invalid=skip_invalid, progress=progress)
     db_files = [db_folder / f"{domain}_db.json" for domain in DB_DOMAINS] if db_folder else []
-    result.files.extend([*schema_files, *db_files])
-    return result
+
+    def read() -> tuple[LoadResult, list[Path]]:
+        db = load_database(db_folder.resolve()) if db_folder else None
+        result = reader.read(folder, split, db=db, skip_invalid=skip_invalid, progress=progress)
+        result.files.extend([*schema_files, *db_files])
+        return _with_files(result)
+
+    # The parsed split (venue counts included) is kept on disk: reading it again costs a fraction.
+    identity = {"dataset": dataset, "folder": _listing(folder), "split": split, "skip_invalid": skip_invalid,
+                "schema": [p.resolve() for p in schema_files], "db": db_folder.resolve() if db_folder else None}
+    return cached("split", identity, read)
+
+
+def _listing(folder: Path) -> tuple[str, list[str]]:
+    # A file added beside the data (data.json next to the zips) can change what a reader reads.
+    return str(folder.resolve()), sorted(os.listdir(folder))
+
+
+def _with_files(result: LoadResult) -> tuple[LoadResult, list[Path]]:
+    return result, result.files
 
 
 def _found_schema(dataset: str, data_dir: Path) -> list[Path]:

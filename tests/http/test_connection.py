@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from spec_tod.bench.http11 import ConnectionPool, Response
+from spec_tod.http.connection import ConnectionPool, Response
 from tests.bench.servers import RawServer
 
 REQUEST = b'POST /generate HTTP/1.1\r\nHost: test\r\nContent-Length: 15\r\n\r\n{"inputs": "x"}'

@@ -1,9 +1,9 @@
-"""An httpx transport on the lean HTTP/1.1 connections of :mod:`spec_tod.bench.http11`.
+"""An httpx transport on the lean HTTP/1.1 connections of :mod:`spec_tod.http.connection`.
 
 ``httpx.AsyncClient(transport=PooledTransport(max_connections=C))`` keeps httpx's API (requests,
 responses, errors, timeouts) but replaces httpcore's connection pool, whose per-event scan of every
 connection makes one client fall off a cliff above about 50 requests in flight (see
-:mod:`spec_tod.bench.client`). Here each origin has a plain LIFO list of idle connections, a
+``docs/http-client.md``). Here each origin has a plain LIFO list of idle connections, a
 request goes out in one ``write`` and its response comes back whole (the body already read, so
 ``stream=True`` gains nothing); ``response.extensions["body_marks"]`` holds when each piece of the
 body arrived, which times a streamed (server-sent events) answer without reading it as a stream.
@@ -26,7 +26,7 @@ import ssl
 
 import httpx
 
-from spec_tod.bench.http11 import ConnectionPool
+from spec_tod.http.connection import ConnectionPool
 
 __all__ = ["PooledTransport"]
 
@@ -48,9 +48,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
         """Send ``request`` on an idle (or new) connection to its origin; the response, body read."""
         url = request.url
         key = (url.raw_scheme, url.host, url.port)
-        pool = self._pools.get(key)
+        pool = self._pools.get(key)  # type: ignore[arg-type]  # (None port: the scheme's default, one pool)
         if pool is None:
-            pool = self._pools[key] = self._new_pool(url)
+            pool = self._pools[key] = self._new_pool(url)  # type: ignore[index]
         # checked before aread(), which turns a streamed body into a whole one; a whole one is never chunked
         chunked = not isinstance(request.stream, httpx.ByteStream) and (
             request.headers.get("transfer-encoding", "").lower() == "chunked"

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from spec_tod.bench.transport import PooledTransport
+from spec_tod.http.transport import PooledTransport
 from tests.bench.servers import FakeServer, Fault, RawServer, echo_text
 
 

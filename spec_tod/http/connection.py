@@ -1,4 +1,4 @@
-"""Lean HTTP/1.1 keep-alive connections on asyncio: the engine under :mod:`spec_tod.bench.transport`.
+"""Lean HTTP/1.1 keep-alive connections on asyncio: the engine under :mod:`spec_tod.http.transport`.
 
 A :class:`ConnectionPool` serves one origin. Each request takes an idle connection (last in, first
 out, so few connections stay warm) or opens one, goes out in **one** ``write`` (one loopback
@@ -7,8 +7,20 @@ out, so few connections stay warm) or opens one, goes out in **one** ``write`` (
 answer comes back whole, with the arrival time of each piece of its body (:attr:`Response.marks`),
 which is what streamed answers are timed by. A
 connection carries one request at a time, so the pool never queues and never scans its
-connections: the caller bounds concurrency (see :mod:`spec_tod.bench.client` for why httpcore's
+connections: the caller bounds concurrency (see ``docs/http-client.md`` for why httpcore's
 pool is not used).
+
+What it holds a server to (the conformance tests in ``tests/http/test_conformance.py``):
+
+* chunked bodies: hex sizes (extensions ignored), each chunk's data followed by CRLF (else the size was
+  wrong and the answer is refused), trailers read and dropped, at most 64 KiB of them;
+* response heads of at most 64 KiB, whether or not the blank line has arrived;
+* interim answers (100, 103) skipped; 101 Switching Protocols refused (no upgrades);
+* ``Connection: close`` (and HTTP/1.0 without ``keep-alive``) obeyed: the connection is not reused;
+* keep-alive expiry: a connection idle for longer than the server's ``Keep-Alive: timeout=N``, less a
+  second, is closed instead of reused, so a request is not written into a closing socket;
+* no pipelining: one request per connection at a time, and a connection that receives bytes beyond
+  the answer (or bytes nobody asked for) is closed, never reused.
 
 Errors are httpx's own, so the layers above handle them the standard way: ``httpx.ConnectError``
 when connecting fails, ``httpx.ReadError`` when the connection fails while an answer is due,
@@ -27,7 +39,10 @@ from dataclasses import dataclass, field
 import httpx
 
 _MAX_HEAD_BYTES = 64 * 1024
-_FRAMING_HEADERS = (b"content-length", b"transfer-encoding", b"connection")
+_FRAMING_HEADERS = (b"content-length", b"transfer-encoding", b"connection", b"keep-alive")
+_EXPIRY_MARGIN_S = 1.0
+"""An idle connection is dropped this long before the server's announced keep-alive timeout: a
+request written just as the server closes would fail (the keep-alive race) and cost a retry."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,12 @@ class Response:
     body: bytes
     marks: tuple[tuple[int, float], ...] = field(default=(), compare=False)
     """``(body length, time.perf_counter())`` each time the body grew: when its first N bytes had arrived."""
+
+    def header(self, name: str) -> str | None:
+        """The last value of header ``name`` (any case), decoded as Latin-1; ``None`` when absent."""
+        wanted = name.lower().encode("latin-1")
+        values = [value for key, value in self.headers if key.lower() == wanted]
+        return values[-1].decode("latin-1") if values else None
 
 
 class _Connection(asyncio.Protocol):
@@ -60,7 +81,11 @@ class _Connection(asyncio.Protocol):
         self._chunked = False
         self._remaining: int | None = None  # body bytes still due (Content-Length or current chunk)
         self._in_trailers = False
+        self._trailer_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
+        self.idle_timeout_s: float | None = None
+        """How long the server keeps this connection open when idle (its ``Keep-Alive: timeout=N``), if it said."""
+        self.idle_since = 0.0
 
     # asyncio.Protocol
 
@@ -109,6 +134,7 @@ class _Connection(asyncio.Protocol):
         self._chunked = False
         self._remaining = None
         self._in_trailers = False
+        self._trailer_bytes = 0
         if self.transport is None:  # closed by the server between connecting and this request
             waiter.set_exception(httpx.RemoteProtocolError("server closed the connection before the request"))
             return waiter
@@ -138,7 +164,7 @@ class _Connection(asyncio.Protocol):
             return
         if exc is not None:
             waiter.set_exception(exc)
-        else:
+        elif result is not None:
             waiter.set_result(result)
 
     def _fail(self, exc: Exception) -> None:
@@ -148,9 +174,9 @@ class _Connection(asyncio.Protocol):
     def _parse(self) -> None:
         while self._head is None:
             end = self._buffer.find(b"\r\n\r\n", self._scan_from)
+            if end > _MAX_HEAD_BYTES or (end < 0 and len(self._buffer) > _MAX_HEAD_BYTES):
+                raise httpx.RemoteProtocolError(f"response head longer than {_MAX_HEAD_BYTES} bytes")
             if end < 0:
-                if len(self._buffer) > _MAX_HEAD_BYTES:
-                    raise httpx.RemoteProtocolError(f"response head longer than {_MAX_HEAD_BYTES} bytes")
                 self._scan_from = max(0, len(self._buffer) - 3)
                 return
             head = bytes(self._buffer[:end])
@@ -174,11 +200,14 @@ class _Connection(asyncio.Protocol):
 
     def _start_body(self, head: bytes) -> None:
         version, status, reason, headers, framing = _parse_head(head)
+        if status == 101:
+            raise httpx.RemoteProtocolError("101 Switching Protocols: upgrades are not supported")
         if 100 <= status < 200:
             return  # interim answer (100 Continue, 103 Early Hints): the real one follows
         connection = framing.get(b"connection", b"").lower()
         keep_alive = b"keep-alive" in connection if version == b"HTTP/1.0" else b"close" not in connection
         self._head = (version, status, reason, headers, keep_alive)
+        self.idle_timeout_s = _keep_alive_timeout(framing.get(b"keep-alive", b""))
         if self._bodiless or status in (204, 304):
             self._remaining = 0
         elif b"chunked" in framing.get(b"transfer-encoding", b"").lower():
@@ -196,7 +225,14 @@ class _Connection(asyncio.Protocol):
             if self._in_trailers:
                 end = self._buffer.find(b"\r\n")
                 if end < 0:
+                    if len(self._buffer) > _MAX_HEAD_BYTES:
+                        raise httpx.RemoteProtocolError(f"trailer line longer than {_MAX_HEAD_BYTES} bytes")
                     return
+                if end and b":" not in self._buffer[:end]:
+                    raise httpx.RemoteProtocolError(f"bad trailer line {bytes(self._buffer[:min(end, 100)])!r}")
+                self._trailer_bytes += end + 2
+                if self._trailer_bytes > _MAX_HEAD_BYTES:
+                    raise httpx.RemoteProtocolError(f"trailers longer than {_MAX_HEAD_BYTES} bytes")
                 del self._buffer[: end + 2]
                 if end == 0:  # the empty line after the (usually absent) trailers
                     self._finish()
@@ -220,6 +256,8 @@ class _Connection(asyncio.Protocol):
                 self._remaining = size
             if len(self._buffer) < self._remaining + 2:
                 return
+            if self._buffer[self._remaining : self._remaining + 2] != b"\r\n":
+                raise httpx.RemoteProtocolError("chunk data not followed by CRLF (wrong chunk size?)")
             self._body += self._buffer[: self._remaining]
             self._mark()
             del self._buffer[: self._remaining + 2]
@@ -230,6 +268,7 @@ class _Connection(asyncio.Protocol):
             self._marks.append((len(self._body), self._arrived))
 
     def _finish(self) -> None:
+        assert self._head is not None, "a body ends only after its head"
         version, status, reason, headers, keep_alive = self._head
         if self._buffer:
             keep_alive = False  # bytes beyond the answer: do not trust this connection again
@@ -254,6 +293,18 @@ def _parse_head(head: bytes) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes
         if lower in _FRAMING_HEADERS:
             framing[lower] = value
     return parts[0], int(parts[1]), parts[2] if len(parts) > 2 else b"", headers, framing
+
+
+def _keep_alive_timeout(value: bytes) -> float | None:
+    """``timeout=5, max=100`` -> 5.0; ``None`` when absent or unreadable."""
+    for part in value.split(b","):
+        name, _, number = part.partition(b"=")
+        if name.strip().lower() == b"timeout":
+            try:
+                return max(0.0, float(number.strip()))
+            except ValueError:
+                return None
+    return None
 
 
 class ConnectionPool:
@@ -298,12 +349,17 @@ class ConnectionPool:
     async def _acquire(self, timeout_s: float | None) -> _Connection:
         if self._closed:
             raise RuntimeError("the connection pool is closed")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         while self._idle:
             connection = self._idle.pop()
+            timeout = connection.idle_timeout_s
+            if timeout is not None and now - connection.idle_since >= timeout - _EXPIRY_MARGIN_S:
+                connection.close()  # the server has closed it by now, or is about to
+                continue
             if not connection.closed:
                 self._busy.add(connection)
                 return connection
-        loop = asyncio.get_running_loop()
         server_hostname = self.host if self._ssl else None
         try:
             async with asyncio.timeout(timeout_s):
@@ -320,6 +376,7 @@ class ConnectionPool:
     def _release(self, connection: _Connection, *, keep: bool) -> None:
         self._busy.discard(connection)
         if keep and not connection.closed and not self._closed:
+            connection.idle_since = asyncio.get_running_loop().time()
             self._idle.append(connection)
         else:
             connection.close()

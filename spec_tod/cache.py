@@ -1,0 +1,113 @@
+"""Tables derived from the corpus, kept on disk between commands and never trusted blindly.
+
+``cached(kind, identity, build)`` returns what ``build()`` returns, from
+``$SPEC_TOD_HOME/cache/<kind>/<key>.pickle`` when that entry is still valid. ``build`` returns the
+value and the input files it read; an entry is valid only when
+
+* its key matches: the ``identity`` (what was asked: dataset, folder, split, options) and the
+  fingerprint of spec-tod's own code and resources (so a new version, or an edited module, never
+  reads a table an older one wrote);
+* every input file it recorded still has the SHA-256 it had when the entry was written;
+* its payload still has the SHA-256 recorded beside it (a truncated or overwritten file is caught
+  before it is unpickled).
+
+Anything else (a missing, stale, truncated or unreadable entry) is rebuilt and rewritten; writes go
+to a temporary file and are renamed, so concurrent commands never read a half-written entry. A cache
+folder that cannot be written costs the speed, not the command. ``SPEC_TOD_NO_CACHE=1`` turns the
+cache off (benchmarks of the cold path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from spec_tod import __version__
+from spec_tod.errors import SpecTodError
+from spec_tod.fileio import atomic_open
+from spec_tod.settings import state_dir
+
+NO_CACHE_ENV = "SPEC_TOD_NO_CACHE"
+_FORMAT = 1
+_PACKAGE = Path(__file__).resolve().parent
+
+T = TypeVar("T")
+
+
+def cache_dir() -> Path:
+    """Where the entries live: ``$SPEC_TOD_HOME/cache``."""
+    return state_dir() / "cache"
+
+
+def enabled() -> bool:
+    return os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 over the version and every source and resource file of the installed package."""
+    digest = hashlib.sha256(f"{__version__}\0{_FORMAT}".encode())
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def cached(kind: str, identity: dict[str, Any], build: Callable[[], tuple[T, Sequence[Path]]]) -> T:
+    """``build()``'s value, from the cache when the entry for ``identity`` is valid (see the module doc)."""
+    if not enabled():
+        return build()[0]
+    key = hashlib.sha256(json.dumps([code_fingerprint(), identity], sort_keys=True, default=str).encode()).hexdigest()
+    entry = cache_dir() / kind / f"{key[:32]}.pickle"
+    found = _read(entry)
+    if found is not None:
+        return found
+    value, files = build()
+    _write(entry, value, files)
+    return value
+
+
+def _read(entry: Path) -> Any | None:
+    try:
+        blob = entry.read_bytes()
+    except OSError:
+        return None
+    try:
+        header_size = int.from_bytes(blob[:8], "big")
+        header = json.loads(blob[8 : 8 + header_size])
+        payload = blob[8 + header_size :]
+        if header["format"] != _FORMAT or hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
+            return None
+        for name, digest in header["files"]:
+            if file_sha256(Path(name)) != digest:
+                return None
+        return pickle.loads(payload)
+    except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+def _write(entry: Path, value: Any, files: Sequence[Path]) -> None:
+    try:
+        recorded = [[str(Path(path).resolve()), file_sha256(Path(path))] for path in dict.fromkeys(files)]
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        header = json.dumps(
+            {"format": _FORMAT, "payload_sha256": hashlib.sha256(payload).hexdigest(), "files": recorded}
+        ).encode()
+        with atomic_open(entry, "wb") as handle:
+            handle.write(len(header).to_bytes(8, "big"))
+            handle.write(header)
+            handle.write(payload)
+    except (OSError, SpecTodError, pickle.PicklingError):
+        pass  # an unwritable cache folder slows the next command down, nothing more
