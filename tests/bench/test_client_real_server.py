@@ -7,20 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from spec_tod.chat.template import load_chat_template
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
+from spec_tod.bench.render import PromptRenderer, tokenizer_encoder
+from spec_tod.chat.template import load_chat_template
 
 pytestmark = pytest.mark.slow
 
 MESSAGES = [{"role": "system", "content": "find the user's restaurant"}, {"role": "user", "content": "a cheap place please"}]
-PREFILL = {"role": "function", "content": '<function_call>{"function": "'}
 
 
-def test_prefilled_greedy_completions_repeat_and_count_the_prompt(transformers_server: str, tiny_model_dir: Path):
+def test_greedy_completions_repeat_and_the_server_sees_one_bos(transformers_server: str, tiny_model_dir: Path):
     from transformers import AutoTokenizer
 
     template = load_chat_template(tiny_model_dir)
-    prompt = template.render(MESSAGES, PREFILL).text
+    renderer = PromptRenderer(template, tokenizer_encoder(tiny_model_dir))
+    prompt = renderer(([(m["role"], m["content"]) for m in MESSAGES], "function"), 6)
+    assert renderer.strip_bos and not prompt.startswith("<|begin_of_text|>")  # the server adds the one BOS
     params = GenerationParams(max_new_tokens=6, stop=template.stop_strings)
 
     async def run():
@@ -29,8 +31,9 @@ def test_prefilled_greedy_completions_repeat_and_count_the_prompt(transformers_s
 
     results = asyncio.run(run())
     assert len({r.text for r in results}) == 1  # greedy: the same text every time
-    tokens = AutoTokenizer.from_pretrained(tiny_model_dir)(prompt, add_special_tokens=False).input_ids
-    assert {r.prompt_tokens for r in results} == {len(tokens)}  # the server saw the prompt as rendered
+    tokens = AutoTokenizer.from_pretrained(tiny_model_dir)(prompt).input_ids
+    assert tokens.count(tokens[0]) == 1 and AutoTokenizer.from_pretrained(tiny_model_dir).decode(tokens[:1]) == "<|begin_of_text|>"
+    assert {r.prompt_tokens for r in results} == {len(tokens)}  # the server saw the prompt with one BOS
     assert all(r.generated_tokens is not None and 1 <= r.generated_tokens <= 6 for r in results)
 
 
