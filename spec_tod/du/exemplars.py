@@ -334,3 +334,15 @@ def read_skills(folder: Path) -> dict[str, Skill]:
         raise SpecTodError(f"{file}: no skills file; build the folder with `spec-tod du exemplars`") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SpecTodError(f"{file}: expected skills {{name: {{name, description, service, slots}}}} ({exc})") from None
+
+
+def split_exemplars(dataset: str, data_dir: Path, split: str) -> tuple[ExemplarSet, Path]:
+    """The exemplars of one split of ``dataset`` (SGD only) and the split folder they came from."""
+    from spec_tod.data.readers.locate import sgd_dir
+
+    if dataset != "sgd":
+        raise SpecTodError(f"--dataset {dataset}: dialogue-understanding exemplars are built from SGD only (--dataset sgd)")
+    folder = sgd_dir(Path(data_dir)) / split
+    if not (folder / "schema.json").is_file():
+        raise SpecTodError(f"{folder}: no schema.json; the SGD folder has no {split} split")
+    return build_sgd_exemplars(folder, split), folder

@@ -284,3 +284,8 @@ class Retriever:
         owners = [s.name for s in self.ranked_skills(query, settings.top_k_skills)] + [h.exemplar.owner for h in kept]
         skills = [self.skills[owner] for owner in dict.fromkeys(owners) if owner in self.skills]
         return Retrieval(skills, kept)
+
+
+def retriever_for(index: ExemplarIndex, skills: dict[str, Skill]) -> Retriever:
+    """The retriever over ``index`` offering the index's skills and those of the items asked about."""
+    return Retriever(index, {**index.skills, **skills})
