@@ -77,7 +77,7 @@ def guide_body(guide: Guide, constrained: Constrained) -> dict[str, Any] | None:
     return None
 
 
-class _Asker:
+class ServerAsker:
     """``ask(prompt, guide)`` through the chat template and the completion client; counts failures."""
 
     def __init__(self, client: CompletionClient, template: ChatTemplate, options: DuBenchOptions) -> None:
@@ -99,7 +99,7 @@ class _Asker:
             return ""
 
 
-async def _rows(item: AnnotatedExemplar, retriever: Retriever, ask: _Asker, options: DuBenchOptions,
+async def _rows(item: AnnotatedExemplar, retriever: Retriever, ask: ServerAsker, options: DuBenchOptions,
                 seen: bool) -> list[Row]:
     rows = []
     for name, view in zip(("positive", "negative"), views(item, retriever)):
@@ -124,7 +124,7 @@ async def _run(options: DuBenchOptions, items: list[AnnotatedExemplar], retrieve
         model=options.served_model, concurrency=options.concurrency, timeout_s=options.timeout_s,
         max_retries=options.max_retries, rng_seed=0,
     ) as client:
-        ask = _Asker(client, template, options)
+        ask = ServerAsker(client, template, options)
         results = await asyncio.gather(*(
             _rows(item, retriever, ask, options, bool(owners_elsewhere.get(item.owner, set()) - {item.id}))
             for item in items
