@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, cast
 
 import click
 import typer
@@ -23,15 +23,20 @@ du_app = typer.Typer(
 )
 
 DataDir = Annotated[
-    Optional[Path], typer.Option(help="The data folder or the SGD folder. Default: $SPEC_TOD_DATA_DIR, else ../shared/data.")
+    Optional[Path],
+    typer.Option(help="The data folder or the SGD folder. Default: $SPEC_TOD_DATA_DIR, else ../shared/data."),
 ]
 
 
 @du_app.command("exemplars")
 def exemplars_command(
-    out: Annotated[Path, typer.Option(help="Folder to write exemplars.jsonl, skills.json and exemplars.manifest.json.")],
+    out: Annotated[
+        Path, typer.Option(help="Folder to write exemplars.jsonl, skills.json and exemplars.manifest.json.")
+    ],
     dataset: Annotated[str, typer.Option(click_type=click.Choice(["sgd"]), help="Corpus (SGD).")] = "sgd",
-    split: Annotated[str, typer.Option(click_type=click.Choice(["train", "dev", "test"]), help="Split to read.")] = "train",
+    split: Annotated[
+        str, typer.Option(click_type=click.Choice(["train", "dev", "test"]), help="Split to read.")
+    ] = "train",
     data_dir: DataDir = None,
 ) -> None:
     """Labelled exemplars (owner, utterance, arguments, template) of the split's `_1` services, every skip counted."""
@@ -41,8 +46,13 @@ def exemplars_command(
     found, folder = split_exemplars(dataset, data_dir, split)
     owners = sorted({e.owner for e in found.exemplars})
     manifest = {
-        "dataset": dataset, "split": split, "source": str(folder.resolve()), "user_turns": found.user_turns,
-        "exemplars": len(found.exemplars), "owners": len(owners), "skills": len(found.skills),
+        "dataset": dataset,
+        "split": split,
+        "source": str(folder.resolve()),
+        "user_turns": found.user_turns,
+        "exemplars": len(found.exemplars),
+        "owners": len(owners),
+        "skills": len(found.skills),
         "skipped": {reason: found.skipped[reason] for reason in SKIP_REASONS},
     }
     write_exemplar_folder(out, found.exemplars, found.skills, manifest)
@@ -60,7 +70,8 @@ def index_command(
     exemplars: Annotated[Path, typer.Option(help="An exemplar folder (`spec-tod du exemplars --out`).")],
     out: Annotated[Path, typer.Option(help="Index folder to write (replaced when complete).")],
     embedding_model: Annotated[
-        Optional[Path], typer.Option(help="Local sentence-transformers model folder: hybrid dense + BM25. Default: BM25 only.")
+        Optional[Path],
+        typer.Option(help="Local sentence-transformers model folder: hybrid dense + BM25. Default: BM25 only."),
     ] = None,
     top_k: Annotated[int, typer.Option(min=1, help="Skills and exemplars retrieved per utterance.")] = 8,
     arity: Annotated[int, typer.Option(min=1, help="Exemplars of one owner at most among those retrieved.")] = 8,
@@ -71,7 +82,9 @@ def index_command(
     settings = IndexSettings(top_k, top_k, arity, str(embedding_model) if embedding_model else None)
     index = ExemplarIndex.from_folder(exemplars, settings)
     index.save(out)
-    Console().print(f"indexed {len(index.exemplars)} exemplars of {len(index.skills)} skills ({settings.kind}) into {out}")
+    Console().print(
+        f"indexed {len(index.exemplars)} exemplars of {len(index.skills)} skills ({settings.kind}) into {out}"
+    )
 
 
 @du_app.command("find-k")
@@ -81,7 +94,9 @@ def find_k_command(
     exemplars: Annotated[
         Optional[Path], typer.Option(help="Exemplars to evaluate. Default: the index's own, each without itself.")
     ] = None,
-    depth: Annotated[int, typer.Option(min=16, help="Exemplars ranked per item; a later first hit counts as rank 100.")] = 64,
+    depth: Annotated[
+        int, typer.Option(min=16, help="Exemplars ranked per item; a later first hit counts as rank 100.")
+    ] = 64,
 ) -> None:
     """Skill recall, rank of the first same-owner exemplar (hit@1/2/4/8/16), k = its 99th percentile, a plot."""
     from spec_tod.du.exemplars import read_exemplars, read_skills
@@ -98,8 +113,12 @@ def find_k_command(
     table = Table(title=f"du find-k ({loaded.settings.kind}, {result.items} items)")
     for column in ("skill recall", *(f"hit@{k}" for k in HIT_AT), "k (p99 rank)", "threshold (p1 score)"):
         table.add_column(column, justify="right")
-    table.add_row(f"{result.skill_recall:.3f}", *(f"{result.hit_at[k]:.3f}" for k in HIT_AT), f"{result.k:g}",
-                  f"{result.threshold:.3f}")
+    table.add_row(
+        f"{result.skill_recall:.3f}",
+        *(f"{result.hit_at[k]:.3f}" for k in HIT_AT),
+        f"{result.k:g}",
+        f"{result.threshold:.3f}",
+    )
     Console().print(table)
     Console().print(f"written: {out / 'find-k.json'}, {out / 'find-k.png'}")
 
@@ -109,7 +128,7 @@ def pairs_command(
     index: Annotated[Path, typer.Option(help="An index folder (`spec-tod du index --out`).")],
     out: Annotated[Path, typer.Option(help="JSONL file of {query, positive, negative}.")],
 ) -> None:
-    """Embedding-model training pairs: each exemplar's utterance, a same-owner positive and a retrieved hard negative."""
+    """Embedding-model training pairs: each utterance, a same-owner positive and a retrieved hard negative."""
     from spec_tod.du.index import ExemplarIndex, retriever_for
     from spec_tod.du.instances import embedding_pairs
     from spec_tod.tasks.writers import write_lines
@@ -120,20 +139,29 @@ def pairs_command(
     Console().print(f"{len(pairs)} pairs of {len(loaded.exemplars)} exemplars written to {out}")
 
 
-def build_du(task: str, dataset: str, data_dir: Path, split: str, index: Path | None, out: Path, layout: str,
-             command: list[str]) -> None:
+def build_du(
+    task: str, dataset: str, data_dir: Path, split: str, index: Path | None, out: Path, layout: str, command: list[str]
+) -> None:
     """``build-data --task du-*``."""
     from spec_tod.du.build import DuBuildOptions, build_du_data
+    from spec_tod.du.instances import DuTask
     from spec_tod.errors import SpecTodError
+    from spec_tod.tasks.writers import Layout
 
     if index is None:
         raise SpecTodError(f"--task {task} needs --index (an index folder from `spec-tod du index`)")
-    summary = build_du_data(DuBuildOptions(dataset, data_dir, split, task, index, out, layout,  # type: ignore[arg-type]
-                                           tuple(command + ["--index", str(index)])))
+    command = [*command, "--index", str(index)]
+    options = DuBuildOptions(dataset, data_dir, split, cast(DuTask, task), index, out, cast(Layout, layout), tuple(command))
+    summary = build_du_data(options)
     table = Table(title=f"build-data {task}", show_header=False)
-    for name, value in (("items", summary.items), ("records written", summary.records),
-                        *sorted(summary.by_kind.items()), ("data file", summary.data_file),
-                        ("manifest", summary.manifest), ("seconds", f"{summary.seconds:.2f}")):
+    for name, value in (
+        ("items", summary.items),
+        ("records written", summary.records),
+        *sorted(summary.by_kind.items()),
+        ("data file", summary.data_file),
+        ("manifest", summary.manifest),
+        ("seconds", f"{summary.seconds:.2f}"),
+    ):
         table.add_row(str(name), str(value))
     Console().print(table)
 
@@ -152,13 +180,21 @@ def bench_du(**options: Any) -> None:
         if group is None:
             continue
         intent, slots = group["intent"], group["slots"]
-        table.add_row(name, str(intent["rows"]), f"{100 * intent['accuracy']:.1f}", f"{100 * intent['macro_f1']:.1f}",
-                      f"{100 * intent['none']['precision']:.1f}", f"{100 * intent['none']['recall']:.1f}",
-                      "" if slots is None else f"{100 * slots['f1']:.1f}")
+        table.add_row(
+            name,
+            str(intent["rows"]),
+            f"{100 * intent['accuracy']:.1f}",
+            f"{100 * intent['macro_f1']:.1f}",
+            f"{100 * intent['none']['precision']:.1f}",
+            f"{100 * intent['none']['recall']:.1f}",
+            "" if slots is None else f"{100 * slots['f1']:.1f}",
+        )
     Console().print(table)
     if result.failed:
-        raise SpecTodError(f"{result.run_dir}: {result.failed} request(s) failed (first: {result.first_failure}); "
-                           "their answers count as unreadable")
+        raise SpecTodError(
+            f"{result.run_dir}: {result.failed} request(s) failed (first: {result.first_failure}); "
+            "their answers count as unreadable"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -89,7 +89,8 @@ class ServerAsker:
     async def __call__(self, prompt: str, guide: Guide) -> str:
         rendered = self.template.render([{"role": "user", "content": prompt}])
         params = GenerationParams(
-            max_new_tokens=self.options.max_new_tokens, stop=self.template.stop_strings,
+            max_new_tokens=self.options.max_new_tokens,
+            stop=self.template.stop_strings,
             extra_body=guide_body(guide, self.options.constrained),
         )
         try:
@@ -99,36 +100,54 @@ class ServerAsker:
             return ""
 
 
-async def _rows(item: AnnotatedExemplar, retriever: Retriever, ask: ServerAsker, options: DuBenchOptions,
-                seen: bool) -> list[Row]:
+async def _rows(
+    item: AnnotatedExemplar, retriever: Retriever, ask: ServerAsker, options: DuBenchOptions, seen: bool
+) -> list[Row]:
     rows = []
-    for name, view in zip(("positive", "negative"), views(item, retriever)):
+    for name, view in zip(("positive", "negative"), views(item, retriever), strict=True):
         intent = await predict_intent(options.intent_mode, item.utterance, view, ask)
         slots, unreadable = None, intent.unreadable
         skill = retriever.skills.get(item.owner)
         if name == "positive" and options.slot_mode != "none" and skill is not None and skill.extractive_slots:
             slots, bad = await predict_slots(options.slot_mode, item, skill, ask)
             unreadable += bad
-        rows.append(Row(item.id, name, view.gold, intent.owner, seen, item.arguments if name == "positive" else {},
-                        slots, unreadable))
+        rows.append(
+            Row(
+                item.id,
+                name,
+                view.gold,
+                intent.owner,
+                seen,
+                item.arguments if name == "positive" else {},
+                slots,
+                unreadable,
+            )
+        )
     return rows
 
 
-async def _run(options: DuBenchOptions, items: list[AnnotatedExemplar], retriever: Retriever,
-               template: ChatTemplate) -> tuple[list[Row], list[str]]:
+async def _run(
+    options: DuBenchOptions, items: list[AnnotatedExemplar], retriever: Retriever, template: ChatTemplate
+) -> tuple[list[Row], list[str]]:
     owners_elsewhere: dict[str, set[str]] = {}
     for exemplar in retriever.index.exemplars:
         owners_elsewhere.setdefault(exemplar.owner, set()).add(exemplar.id)
     async with CompletionClient(
-        options.endpoints, protocol=options.protocol,  # type: ignore[arg-type]
-        model=options.served_model, concurrency=options.concurrency, timeout_s=options.timeout_s,
-        max_retries=options.max_retries, rng_seed=0,
+        options.endpoints,
+        protocol=options.protocol,  # type: ignore[arg-type]
+        model=options.served_model,
+        concurrency=options.concurrency,
+        timeout_s=options.timeout_s,
+        max_retries=options.max_retries,
+        rng_seed=0,
     ) as client:
         ask = ServerAsker(client, template, options)
-        results = await asyncio.gather(*(
-            _rows(item, retriever, ask, options, bool(owners_elsewhere.get(item.owner, set()) - {item.id}))
-            for item in items
-        ))
+        results = await asyncio.gather(
+            *(
+                _rows(item, retriever, ask, options, bool(owners_elsewhere.get(item.owner, set()) - {item.id}))
+                for item in items
+            )
+        )
     return [row for rows in results for row in rows], ask.failures
 
 
@@ -147,8 +166,9 @@ def run_du_bench(options: DuBenchOptions) -> DuBenchResult:
     write_lines(run_dir / "predictions.jsonl", (json.dumps(asdict(row), ensure_ascii=False) for row in rows))
     write_json(run_dir / "scores.json", {"settings": settings, "failed_requests": len(failures), "scores": scores})
     write_text(run_dir / "report.md", report(scores, options, len(items), len(failures)))
-    return DuBenchResult(scores, len(rows), len(failures), failures[0] if failures else None, run_dir,
-                         time.perf_counter() - started)
+    return DuBenchResult(
+        scores, len(rows), len(failures), failures[0] if failures else None, run_dir, time.perf_counter() - started
+    )
 
 
 def report(scores: dict[str, Any], options: DuBenchOptions, items: int, failed: int) -> str:
@@ -166,8 +186,15 @@ def report(scores: dict[str, Any], options: DuBenchOptions, items: int, failed: 
             lines.append(f"| {name} | 0 | | | | | | | |")
             continue
         intent, slots = group["intent"], group["slots"] or {}
-        cells = [intent["accuracy"], intent["macro_f1"], intent["none"]["precision"], intent["none"]["recall"],
-                 slots.get("precision"), slots.get("recall"), slots.get("f1")]
+        cells = [
+            intent["accuracy"],
+            intent["macro_f1"],
+            intent["none"]["precision"],
+            intent["none"]["recall"],
+            slots.get("precision"),
+            slots.get("recall"),
+            slots.get("f1"),
+        ]
         shown = " | ".join("" if value is None else f"{100 * value:.1f}" for value in cells)
         lines.append(f"| {name} | {intent['rows']} | {shown} |")
     return "\n".join(lines) + "\n"

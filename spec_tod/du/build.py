@@ -55,22 +55,36 @@ def build_du_data(options: DuBuildOptions) -> DuBuildSummary:
     for item in items.exemplars:
         for number, instance in enumerate(item_instances(options.task, item, retriever)):
             lines.append(jsonl_line(f"{item.id}#{number}", messages(instance.prompt, instance.answer), options.layout))
-            by_kind[f"{instance.kind}={instance.answer}" if instance.kind in ("knn", "desc", "binary") else instance.kind] += 1
+            by_kind[
+                f"{instance.kind}={instance.answer}" if instance.kind in ("knn", "desc", "binary") else instance.kind
+            ] += 1
     stem = f"{options.dataset}-{options.split}-{options.task}"
     data_file = options.out / (f"{stem}.jsonl" if options.layout == "sharegpt" else f"{stem}.messages.jsonl")
     manifest_file = options.out / f"{stem}.manifest.json"
     inputs = sorted(folder.glob("dialogues_*.json")) + [folder / "schema.json", Path(options.index) / INDEX_FILE]
     try:
         digest = write_lines(data_file, lines)
-        write_json(manifest_file, {
-            "tool": "spec-tod", "version": __version__, "command": list(options.command), "dataset": options.dataset,
-            "split": options.split, "task": options.task, "layout": options.layout,
-            "index": str(Path(options.index).resolve()), "index_settings": index.settings.__dict__,
-            "items": len(items.exemplars), "records": len(lines), "by_kind": dict(sorted(by_kind.items())),
-            "inputs": [{"path": str(p.resolve()), "sha256": sha256_file(p)} for p in inputs],
-            "outputs": [{"path": str(data_file.resolve()), "sha256": digest}],
-        })
+        write_json(
+            manifest_file,
+            {
+                "tool": "spec-tod",
+                "version": __version__,
+                "command": list(options.command),
+                "dataset": options.dataset,
+                "split": options.split,
+                "task": options.task,
+                "layout": options.layout,
+                "index": str(Path(options.index).resolve()),
+                "index_settings": index.settings.__dict__,
+                "items": len(items.exemplars),
+                "records": len(lines),
+                "by_kind": dict(sorted(by_kind.items())),
+                "inputs": [{"path": str(p.resolve()), "sha256": sha256_file(p)} for p in inputs],
+                "outputs": [{"path": str(data_file.resolve()), "sha256": digest}],
+            },
+        )
     except OSError as exc:
         raise SpecTodError(f"{options.out}: cannot write the outputs ({exc}); pass a writable --out folder") from None
-    return DuBuildSummary(len(items.exemplars), len(lines), dict(by_kind), data_file, manifest_file,
-                          time.perf_counter() - started)
+    return DuBuildSummary(
+        len(items.exemplars), len(lines), dict(by_kind), data_file, manifest_file, time.perf_counter() - started
+    )

@@ -35,19 +35,44 @@ PER_OWNER = 20
 SEED = 42
 
 # opendu keeps yes/no slots out of the skills ("handled separately"): sgd.py, SGD.boolean_slots.
-BOOLEAN_SLOTS = frozenset({
-    "furnished", "pets_allowed", "has_wifi", "subtitles", "serves_alcohol",
-    "has_live_music", "shared_ride", "is_unisex", "free_entry", "good_for_kids",
-})
+BOOLEAN_SLOTS = frozenset(
+    {
+        "furnished",
+        "pets_allowed",
+        "has_wifi",
+        "subtitles",
+        "serves_alcohol",
+        "has_live_music",
+        "shared_ride",
+        "is_unisex",
+        "free_entry",
+        "good_for_kids",
+    }
+)
 # opendu's list of badly annotated turns (sgd.py, SGD.bad_turns); one entry there carries a stray leading
 # space and so never matched, here it does.
-BAD_TURNS = frozenset({
-    "sgd.train.95_00094.4", "sgd.train.95_00065.8", "sgd.train.95_00066.12", "sgd.train.93_00083.8",
-    "sgd.train.8_00121.8", "sgd.train.54_00096.6", "sgd.train.121_00036.10", "sgd.train.52_00020.18",
-    "sgd.train.74_00081.16", "sgd.train.90_00018.16", "sgd.train.27_00113.10", "sgd.train.75_00023.20",
-    "sgd.train.96_00019.12", "sgd.train.96_00048.4", "sgd.train.96_00048.6", "sgd.train.96_00019.10",
-    "sgd.train.42_00002.6", "sgd.dev.9_00058.0",
-})
+BAD_TURNS = frozenset(
+    {
+        "sgd.train.95_00094.4",
+        "sgd.train.95_00065.8",
+        "sgd.train.95_00066.12",
+        "sgd.train.93_00083.8",
+        "sgd.train.8_00121.8",
+        "sgd.train.54_00096.6",
+        "sgd.train.121_00036.10",
+        "sgd.train.52_00020.18",
+        "sgd.train.74_00081.16",
+        "sgd.train.90_00018.16",
+        "sgd.train.27_00113.10",
+        "sgd.train.75_00023.20",
+        "sgd.train.96_00019.12",
+        "sgd.train.96_00048.4",
+        "sgd.train.96_00048.6",
+        "sgd.train.96_00019.10",
+        "sgd.train.42_00002.6",
+        "sgd.dev.9_00058.0",
+    }
+)
 
 SKIP_REASONS = (
     "known_bad_turn",
@@ -181,8 +206,9 @@ def _offered_intents(turn: dict[str, Any] | None) -> set[str]:
     return set(action.get("values", [])) if action.get("act") == "OFFER_INTENT" else set()
 
 
-def _candidates(dialogues: Iterable[dict[str, Any]], split: str, skills: dict[str, Skill], suffix: str,
-                skipped: Counter[str]) -> Iterable[AnnotatedExemplar | None]:
+def _candidates(
+    dialogues: Iterable[dict[str, Any]], split: str, skills: dict[str, Skill], suffix: str, skipped: Counter[str]
+) -> Iterable[AnnotatedExemplar | None]:
     """One exemplar, or ``None`` for a skipped turn, per user turn (rules 1-7)."""
     for dialogue in dialogues:
         turns = dialogue["turns"]
@@ -216,8 +242,14 @@ def _candidates(dialogues: Iterable[dict[str, Any]], split: str, skills: dict[st
             yield exemplar
 
 
-def _skip_reason(turn: dict[str, Any], active: set[str], previous: set[str], before: dict[str, Any] | None,
-                 skills: dict[str, Skill], suffix: str) -> str | None:
+def _skip_reason(
+    turn: dict[str, Any],
+    active: set[str],
+    previous: set[str],
+    before: dict[str, Any] | None,
+    skills: dict[str, Skill],
+    suffix: str,
+) -> str | None:
     if len(active) > 1:
         return "several_intents"
     if not active - previous:
@@ -233,8 +265,9 @@ def _skip_reason(turn: dict[str, Any], active: set[str], previous: set[str], bef
     return None
 
 
-def build_sgd_exemplars(split_dir: Path, split: str, *, per_owner: int = PER_OWNER, seed: int = SEED,
-                        suffix: str = SERVICE_SUFFIX) -> ExemplarSet:
+def build_sgd_exemplars(
+    split_dir: Path, split: str, *, per_owner: int = PER_OWNER, seed: int = SEED, suffix: str = SERVICE_SUFFIX
+) -> ExemplarSet:
     """Exemplars of one SGD split folder (``schema.json`` and ``dialogues_*.json``), files in name order."""
     split_dir = Path(split_dir)
     skills = load_skills(split_dir / "schema.json", suffix)
@@ -266,7 +299,9 @@ def build_sgd_exemplars(split_dir: Path, split: str, *, per_owner: int = PER_OWN
     return ExemplarSet(kept, skills, Counter({r: skipped[r] for r in SKIP_REASONS}), user_turns)
 
 
-def cap_per_owner(exemplars: Sequence[AnnotatedExemplar], per_owner: int, rng: random.Random) -> list[AnnotatedExemplar]:
+def cap_per_owner(
+    exemplars: Sequence[AnnotatedExemplar], per_owner: int, rng: random.Random
+) -> list[AnnotatedExemplar]:
     """At most ``per_owner`` per owner, a sample drawn owner by owner in first-seen order; input order kept."""
     by_owner: dict[str, list[int]] = {}
     for position, exemplar in enumerate(exemplars):
@@ -284,14 +319,17 @@ def exemplar_line(exemplar: AnnotatedExemplar) -> str:
     return json.dumps(asdict(exemplar), ensure_ascii=False)
 
 
-def write_exemplar_folder(folder: Path, exemplars: Sequence[AnnotatedExemplar], skills: dict[str, Skill],
-                          manifest: dict[str, Any]) -> None:
+def write_exemplar_folder(
+    folder: Path, exemplars: Sequence[AnnotatedExemplar], skills: dict[str, Skill], manifest: dict[str, Any]
+) -> None:
     """Write the three files of an exemplar folder (each atomically)."""
     folder.mkdir(parents=True, exist_ok=True)
     digest = write_lines(folder / EXEMPLARS_FILE, (exemplar_line(e) for e in exemplars))
     write_json(folder / SKILLS_FILE, skills_json(skills))
-    write_json(folder / MANIFEST_FILE, {**manifest, "outputs": {EXEMPLARS_FILE: digest,
-                                                                SKILLS_FILE: sha256_file(folder / SKILLS_FILE)}})
+    write_json(
+        folder / MANIFEST_FILE,
+        {**manifest, "outputs": {EXEMPLARS_FILE: digest, SKILLS_FILE: sha256_file(folder / SKILLS_FILE)}},
+    )
 
 
 def skills_json(skills: dict[str, Skill]) -> dict[str, Any]:
@@ -308,11 +346,16 @@ def read_exemplars(path: Path) -> list[AnnotatedExemplar]:
     for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
         try:
             row = json.loads(line)
-            exemplars.append(AnnotatedExemplar(
-                id=str(row["id"]), owner=str(row["owner"]), utterance=str(row["utterance"]),
-                arguments={str(k): [str(v) for v in vs] for k, vs in row["arguments"].items()},
-                template=str(row["template"]), owner_mode=str(row.get("owner_mode", "normal")),
-            ))
+            exemplars.append(
+                AnnotatedExemplar(
+                    id=str(row["id"]),
+                    owner=str(row["owner"]),
+                    utterance=str(row["utterance"]),
+                    arguments={str(k): [str(v) for v in vs] for k, vs in row["arguments"].items()},
+                    template=str(row["template"]),
+                    owner_mode=str(row.get("owner_mode", "normal")),
+                )
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SpecTodError(
                 f"{file}, line {number}: expected an exemplar {{id, owner, utterance, arguments, template}} ({exc})"
@@ -326,8 +369,12 @@ def read_skills(folder: Path) -> dict[str, Skill]:
     try:
         rows = json.loads(file.read_text(encoding="utf-8"))
         return {
-            name: Skill(row["name"], row["description"], row["service"],
-                        tuple(SlotSpec(s["name"], s["description"], bool(s["extractive"])) for s in row["slots"]))
+            name: Skill(
+                row["name"],
+                row["description"],
+                row["service"],
+                tuple(SlotSpec(s["name"], s["description"], bool(s["extractive"])) for s in row["slots"]),
+            )
             for name, row in rows.items()
         }
     except OSError:
@@ -341,7 +388,9 @@ def split_exemplars(dataset: str, data_dir: Path, split: str) -> tuple[ExemplarS
     from spec_tod.data.readers.locate import sgd_dir
 
     if dataset != "sgd":
-        raise SpecTodError(f"--dataset {dataset}: dialogue-understanding exemplars are built from SGD only (--dataset sgd)")
+        raise SpecTodError(
+            f"--dataset {dataset}: dialogue-understanding exemplars are built from SGD only (--dataset sgd)"
+        )
     folder = sgd_dir(Path(data_dir)) / split
     if not (folder / "schema.json").is_file():
         raise SpecTodError(f"{folder}: no schema.json; the SGD folder has no {split} split")

@@ -177,8 +177,14 @@ def _merge(lists: Sequence[tuple[list[int], np.ndarray]]) -> list[tuple[int, flo
 class ExemplarIndex:
     """Exemplars with their BM25 (and optionally dense) index."""
 
-    def __init__(self, exemplars: list[AnnotatedExemplar], skills: dict[str, Skill], settings: IndexSettings,
-                 bm25: Bm25Scorer, dense: np.ndarray | None) -> None:
+    def __init__(
+        self,
+        exemplars: list[AnnotatedExemplar],
+        skills: dict[str, Skill],
+        settings: IndexSettings,
+        bm25: Bm25Scorer,
+        dense: np.ndarray | None,
+    ) -> None:
         self.exemplars = exemplars
         self.skills = skills
         self.settings = settings
@@ -187,8 +193,9 @@ class ExemplarIndex:
         self.position = {exemplar.id: i for i, exemplar in enumerate(exemplars)}
 
     @classmethod
-    def build(cls, exemplars: list[AnnotatedExemplar], skills: dict[str, Skill], settings: IndexSettings,
-              encoder: Any = None) -> ExemplarIndex:
+    def build(
+        cls, exemplars: list[AnnotatedExemplar], skills: dict[str, Skill], settings: IndexSettings, encoder: Any = None
+    ) -> ExemplarIndex:
         if not exemplars:
             raise SpecTodError("no exemplars to index")
         dense = None
@@ -208,8 +215,15 @@ class ExemplarIndex:
         self.bm25.save(staging / BM25_DIR)
         if self.dense is not None:
             np.save(staging / DENSE_FILE, self.dense)
-        write_json(staging / INDEX_FILE, {**self.settings.__dict__, "kind": self.settings.kind,
-                                          "exemplars": len(self.exemplars), "skills": len(self.skills)})
+        write_json(
+            staging / INDEX_FILE,
+            {
+                **self.settings.__dict__,
+                "kind": self.settings.kind,
+                "exemplars": len(self.exemplars),
+                "skills": len(self.skills),
+            },
+        )
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)
@@ -225,7 +239,9 @@ class ExemplarIndex:
         try:
             raw = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
         except OSError:
-            raise SpecTodError(f"{folder}: not an index folder (no {INDEX_FILE}); build it with `spec-tod du index`") from None
+            raise SpecTodError(
+                f"{folder}: not an index folder (no {INDEX_FILE}); build it with `spec-tod du index`"
+            ) from None
         except ValueError as exc:
             raise SpecTodError(f"{folder / INDEX_FILE}: not JSON ({exc})") from None
         fields = IndexSettings.__dataclass_fields__

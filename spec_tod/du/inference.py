@@ -63,7 +63,9 @@ def knn_decision(votes: Sequence[tuple[str, bool]]) -> tuple[str | None, dict[st
 async def predict_intent(mode: IntentMode, utterance: str, view: View, ask: Ask) -> IntentPrediction:
     if mode == "rag":
         (first, *_) = rag_instances(utterance, view)
-        readable, owner = prompts.parse_rag(await ask(first.prompt, Guide(choices=prompts.rag_choices(view.retrieval.skills))))
+        readable, owner = prompts.parse_rag(
+            await ask(first.prompt, Guide(choices=prompts.rag_choices(view.retrieval.skills)))
+        )
         return IntentPrediction(owner, unreadable=0 if readable else 1)
     if mode == "knn":
         instances = knn_instances(utterance, view)
@@ -75,25 +77,31 @@ async def predict_intent(mode: IntentMode, utterance: str, view: View, ask: Ask)
     unreadable = sum(answer is None for answer in answers)
     flags = [answer is True for answer in answers]
     if mode == "knn":
-        owner, votes = knn_decision(list(zip(owners, flags)))
+        owner, votes = knn_decision(list(zip(owners, flags, strict=True)))
         return IntentPrediction(owner, unreadable, votes)
-    chosen = next((o for o, flag in zip(owners, flags) if flag), None)
-    return IntentPrediction(chosen, unreadable, {o: 1 for o, flag in zip(owners, flags) if flag})
+    chosen = next((o for o, flag in zip(owners, flags, strict=True) if flag), None)
+    return IntentPrediction(chosen, unreadable, {o: 1 for o, flag in zip(owners, flags, strict=True) if flag})
 
 
-async def predict_slots(mode: SlotMode, item: AnnotatedExemplar, skill: Skill, ask: Ask) -> tuple[dict[str, prompts.Value], int]:
+async def predict_slots(
+    mode: SlotMode, item: AnnotatedExemplar, skill: Skill, ask: Ask
+) -> tuple[dict[str, prompts.Value], int]:
     """``(slot -> value, unreadable answers)`` for the item's utterance under ``skill``."""
     found: dict[str, prompts.Value] = {}
     unreadable = 0
     if mode == "one":
-        for slot, instance in zip(skill.extractive_slots, slot_instances(item, skill)):
-            readable, value = prompts.parse_value(await ask(instance.prompt, Guide(json_schema=prompts.SLOT_VALUE_SCHEMA)))
+        for slot, instance in zip(skill.extractive_slots, slot_instances(item, skill), strict=True):
+            readable, value = prompts.parse_value(
+                await ask(instance.prompt, Guide(json_schema=prompts.SLOT_VALUE_SCHEMA))
+            )
             unreadable += not readable
             if value is not None:
                 found[slot.name] = value
     elif mode == "all":
         for instance in slots_instances(item, skill):
-            readable, values = prompts.parse_slots(await ask(instance.prompt, Guide(json_schema=prompts.slots_schema(skill))))
+            readable, values = prompts.parse_slots(
+                await ask(instance.prompt, Guide(json_schema=prompts.slots_schema(skill)))
+            )
             unreadable += not readable
             names = {slot.name for slot in skill.extractive_slots}
             found = {name: value for name, value in values.items() if name in names}

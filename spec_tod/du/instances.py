@@ -65,7 +65,11 @@ def views(item: AnnotatedExemplar, retriever: Retriever) -> tuple[View, View]:
 def knn_instances(utterance: str, view: View) -> list[Instance]:
     """The pairs of one view, in the order inference votes on them (exemplars, then descriptions)."""
     found = [
-        Instance("knn", prompts.knn_prompt(utterance, hit.exemplar.template), prompts.boolean(hit.exemplar.owner == view.gold))
+        Instance(
+            "knn",
+            prompts.knn_prompt(utterance, hit.exemplar.template),
+            prompts.boolean(hit.exemplar.owner == view.gold),
+        )
         for hit in view.retrieval.exemplars
     ]
     found += [
@@ -81,7 +85,9 @@ def rag_instances(utterance: str, view: View) -> list[Instance]:
     exemplars = [hit.exemplar for hit in view.retrieval.exemplars][::-1]
     # A prompt can only name a listed skill: when retrieval missed the owner, "no skill" is the answer to teach.
     answer = prompts.rag_answer(view.gold if any(skill.name == view.gold for skill in skills) else None)
-    return [Instance("rag", prompts.rag_prompt(utterance, skills, exemplars[i:]), answer) for i in range(len(exemplars) + 1)]
+    return [
+        Instance("rag", prompts.rag_prompt(utterance, skills, exemplars[i:]), answer) for i in range(len(exemplars) + 1)
+    ]
 
 
 def binary_instances(utterance: str, view: View, *, with_plain: bool = True) -> list[Instance]:

@@ -48,7 +48,9 @@ def knn_prompt(utterance: str, template: str) -> str:
 
 
 def desc_prompt(utterance: str, skill: Skill) -> str:
-    return f"Decide whether the input fit this function description: {skill.description}\n\nInput: {utterance}\nDecision:"
+    return (
+        f"Decide whether the input fit this function description: {skill.description}\n\nInput: {utterance}\nDecision:"
+    )
 
 
 def rag_prompt(utterance: str, skills: Sequence[Skill], exemplars: Sequence[AnnotatedExemplar]) -> str:
@@ -98,7 +100,9 @@ def binary_examples(exemplars: Sequence[AnnotatedExemplar], target: str) -> list
 
 def binary_prompt(utterance: str, skill: Skill, examples: Sequence[tuple[str, bool]]) -> str:
     head = f'Determine whether the input means "{skill.name}": {skill.description}, output true or false.\n'
-    shown = "".join(f'Input: [{template}] means "{skill.name}"? Output: {boolean(label)}\n' for template, label in examples)
+    shown = "".join(
+        f'Input: [{template}] means "{skill.name}"? Output: {boolean(label)}\n' for template, label in examples
+    )
     return f'{head}{shown}Input: [{utterance}] means "{skill.name}"? Output:'
 
 

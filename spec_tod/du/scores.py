@@ -54,17 +54,17 @@ def intent_scores(rows: Sequence[Row]) -> dict[str, Any]:
     classes = sorted(set(gold) | set(predicted))
     per_class = {}
     for label in classes:
-        tp = sum(g == p == label for g, p in zip(gold, predicted))
+        tp = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
         precision = _ratio(tp, predicted.count(label))
         recall = _ratio(tp, gold.count(label))
         per_class[label] = _f1(precision, recall)
     gold_none = gold.count(NONE)
     predicted_none = predicted.count(NONE)
-    none_right = sum(g == p == NONE for g, p in zip(gold, predicted))
-    positives = [p for g, p in zip(gold, predicted) if g != NONE]
+    none_right = sum(g == p == NONE for g, p in zip(gold, predicted, strict=True))
+    positives = [p for g, p in zip(gold, predicted, strict=True) if g != NONE]
     return {
         "rows": len(rows),
-        "accuracy": _ratio(sum(g == p for g, p in zip(gold, predicted)), len(rows)),
+        "accuracy": _ratio(sum(g == p for g, p in zip(gold, predicted, strict=True)), len(rows)),
         "macro_f1": _ratio(sum(per_class.values()), len(per_class)),
         "none": {
             "gold": gold_none,
@@ -91,8 +91,14 @@ def slot_scores(rows: Iterable[Row]) -> dict[str, Any] | None:
     if not asked:
         return None
     precision, recall = _ratio(tp, n_pred), _ratio(tp, n_gold)
-    return {"items": asked, "precision": precision, "recall": recall, "f1": _f1(precision, recall),
-            "gold_values": n_gold, "predicted_values": n_pred}
+    return {
+        "items": asked,
+        "precision": precision,
+        "recall": recall,
+        "f1": _f1(precision, recall),
+        "gold_values": n_gold,
+        "predicted_values": n_pred,
+    }
 
 
 def du_scores(rows: Sequence[Row]) -> dict[str, Any]:

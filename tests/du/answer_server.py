@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.bench.servers import Fault, FakeServer
+from tests.bench.servers import FakeServer, Fault
 
 
 @dataclass
@@ -21,7 +21,9 @@ class AnswerServer(FakeServer):
         if text is None:
             self.refused.append(body["prompt"])
             return web.json_response({"detail": "unknown prompt"}, status=400)
-        return web.json_response({
-            "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": len(text.split())},
-        })
+        return web.json_response(
+            {
+                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": len(text.split())},
+            }
+        )

@@ -24,7 +24,9 @@ TEMPLATE = load_chat_template("llama3")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, dev_index: ExemplarIndex, data_dir: Path) -> tuple[Path, dict[str, str]]:
+def built(
+    tmp_path_factory: pytest.TempPathFactory, dev_index: ExemplarIndex, data_dir: Path
+) -> tuple[Path, dict[str, str]]:
     """The dev index on disk, every du task's records, and the oracle's prompt -> answer table."""
     root = tmp_path_factory.mktemp("du")
     dev_index.save(root / "index")
@@ -41,9 +43,29 @@ def built(tmp_path_factory: pytest.TempPathFactory, dev_index: ExemplarIndex, da
 
 def _bench(cli, root: Path, url: str, data_dir: Path, intent: str, slots: str) -> dict:
     run_dir = root / f"bench-{intent}-{slots}"
-    done = cli("bench", "--mode", "du", "--endpoint", url, "--template", "llama3", "--dataset", "sgd",
-               "--data-dir", str(data_dir), "--split", "dev", "--index", str(root / "index"), "--du-intent", intent,
-               "--du-slots", slots, "--run-dir", str(run_dir))
+    done = cli(
+        "bench",
+        "--mode",
+        "du",
+        "--endpoint",
+        url,
+        "--template",
+        "llama3",
+        "--dataset",
+        "sgd",
+        "--data-dir",
+        str(data_dir),
+        "--split",
+        "dev",
+        "--index",
+        str(root / "index"),
+        "--du-intent",
+        intent,
+        "--du-slots",
+        slots,
+        "--run-dir",
+        str(run_dir),
+    )
     assert done.code == 0, done.err
     assert "intent acc." in done.out
     rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
@@ -84,8 +106,32 @@ def test_oracle_of_the_training_records_scores_what_the_labels_allow(
 def test_an_unknown_prompt_is_refused_and_the_run_fails(cli, built, data_dir: Path, tmp_path: Path) -> None:
     root, oracle = built
     with AnswerServer(answer=lambda prompt: None if "lers ros thai" in prompt else oracle.get(prompt)) as server:
-        done = cli("bench", "--mode", "du", "--endpoint", server.url, "--template", "llama3", "--dataset", "sgd",
-                   "--data-dir", str(data_dir), "--split", "dev", "--index", str(root / "index"), "--du-intent", "rag",
-                   "--du-slots", "none", "--limit-dialogues", "5", "--max-retries", "0", "--run-dir", str(tmp_path / "b"))
+        done = cli(
+            "bench",
+            "--mode",
+            "du",
+            "--endpoint",
+            server.url,
+            "--template",
+            "llama3",
+            "--dataset",
+            "sgd",
+            "--data-dir",
+            str(data_dir),
+            "--split",
+            "dev",
+            "--index",
+            str(root / "index"),
+            "--du-intent",
+            "rag",
+            "--du-slots",
+            "none",
+            "--limit-dialogues",
+            "5",
+            "--max-retries",
+            "0",
+            "--run-dir",
+            str(tmp_path / "b"),
+        )
     assert done.code == 1 and "2 request(s) failed" in done.err
     assert len(server.refused) == 2

@@ -22,8 +22,15 @@ from spec_tod.du.exemplars import (
 def test_dev_counts_and_every_skip(sgd_dev: ExemplarSet) -> None:
     assert sgd_dev.user_turns == 5964
     assert dict(sgd_dev.skipped) == {
-        "known_bad_turn": 0, "several_intents": 0, "carried_over": 4181, "not_in_schema": 1016,
-        "other_service": 58, "offered_intent": 112, "no_template": 0, "duplicate": 21, "over_cap": 249,
+        "known_bad_turn": 0,
+        "several_intents": 0,
+        "carried_over": 4181,
+        "not_in_schema": 1016,
+        "other_service": 58,
+        "offered_intent": 112,
+        "no_template": 0,
+        "duplicate": 21,
+        "over_cap": 249,
     }
     # every user turn is either an exemplar or skipped for exactly one reason
     assert len(sgd_dev.exemplars) + sum(sgd_dev.skipped.values()) == sgd_dev.user_turns
@@ -31,10 +38,22 @@ def test_dev_counts_and_every_skip(sgd_dev: ExemplarSet) -> None:
     owners = Counter(e.owner for e in sgd_dev.exemplars)
     assert len(owners) == len(sgd_dev.skills) == 17
     assert max(owners.values()) == 20
-    assert {o: n for o, n in owners.items() if n < 20} == {"buy_event_tickets": 18, "play_song": 15, "reserve_hotel": 14}
+    assert {o: n for o, n in owners.items() if n < 20} == {
+        "buy_event_tickets": 18,
+        "play_song": 15,
+        "reserve_hotel": 14,
+    }
     assert {skill.service for skill in sgd_dev.skills.values()} == {
-        "Alarm_1", "Buses_1", "Events_1", "Homes_1", "Hotels_1", "Music_1", "RentalCars_1", "RideSharing_1",
-        "Travel_1", "Weather_1",
+        "Alarm_1",
+        "Buses_1",
+        "Events_1",
+        "Homes_1",
+        "Hotels_1",
+        "Music_1",
+        "RentalCars_1",
+        "RideSharing_1",
+        "Travel_1",
+        "Weather_1",
     }
 
 
@@ -51,7 +70,9 @@ def test_exemplars_are_lowercased_unique_and_templates_round_trip(sgd_dev: Exemp
             assert f" < {slot} > " in exemplar.template
     first = sgd_dev.exemplars[3]
     assert (first.owner, first.utterance, first.template, first.arguments) == (
-        "get_ride", "hey i need a cab for 1 to lers ros thai", "hey i need a cab for 1 to  < destination > ",
+        "get_ride",
+        "hey i need a cab for 1 to lers ros thai",
+        "hey i need a cab for 1 to  < destination > ",
         {"destination": ["lers ros thai"]},
     )
 

@@ -27,16 +27,24 @@ def test_no_item_retrieves_itself(sgd_dev: ExemplarSet, retriever: Retriever) ->
 
 
 def test_arity_caps_exemplars_per_owner(dev_index: ExemplarIndex, sgd_dev: ExemplarSet) -> None:
-    narrow = Retriever(ExemplarIndex(dev_index.exemplars, dev_index.skills, IndexSettings(arity=2), dev_index.bm25, None))
+    narrow = Retriever(
+        ExemplarIndex(dev_index.exemplars, dev_index.skills, IndexSettings(arity=2), dev_index.bm25, None)
+    )
     for item in sgd_dev.exemplars[:60]:
         owners = Counter(hit.exemplar.owner for hit in narrow(item.utterance, exclude=item.id).exemplars)
         assert max(owners.values()) <= 2
 
 
-def test_saved_index_retrieves_the_same(dev_index: ExemplarIndex, sgd_dev: ExemplarSet, retriever: Retriever,
-                                        tmp_path: Path) -> None:
+def test_saved_index_retrieves_the_same(
+    dev_index: ExemplarIndex, sgd_dev: ExemplarSet, retriever: Retriever, tmp_path: Path
+) -> None:
     dev_index.save(tmp_path / "index")
-    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == ["bm25", "exemplars.jsonl", "index.json", "skills.json"]
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == [
+        "bm25",
+        "exemplars.jsonl",
+        "index.json",
+        "skills.json",
+    ]
     loaded = retriever_for(ExemplarIndex.load(tmp_path / "index"), sgd_dev.skills)
     for item in sgd_dev.exemplars[::10]:
         assert loaded(item.utterance, exclude=item.id) == retriever(item.utterance, exclude=item.id)

@@ -11,16 +11,18 @@ from spec_tod.bench.client import CompletionClient
 from spec_tod.du import prompts
 from spec_tod.du.bench import DuBenchOptions, ServerAsker
 from spec_tod.du.exemplars import ExemplarSet
+from spec_tod.du.index import Retriever
 from spec_tod.du.inference import IntentPrediction, knn_decision, predict_intent
 from spec_tod.du.instances import View, views
-from spec_tod.du.index import Retriever
 from tests.du.answer_server import AnswerServer
 
 
-def _predict(answer: Callable[[str], str | None], mode: str, view: View, utterance: str,
-             constrained: str = "none") -> tuple[IntentPrediction, AnswerServer]:
-    options = DuBenchOptions([], Path("."), Path("."), "sgd", "dev", Path("."), template="llama3",
-                             constrained=constrained)  # type: ignore[arg-type]
+def _predict(
+    answer: Callable[[str], str | None], mode: str, view: View, utterance: str, constrained: str = "none"
+) -> tuple[IntentPrediction, AnswerServer]:
+    options = DuBenchOptions(
+        [], Path("."), Path("."), "sgd", "dev", Path("."), template="llama3", constrained=constrained
+    )  # type: ignore[arg-type]
 
     async def run(url: str) -> IntentPrediction:
         async with CompletionClient([url], concurrency=4, max_retries=0) as client:
@@ -42,10 +44,15 @@ def test_knn_vote_picks_the_owner_with_most_votes(sgd_dev: ExemplarSet, retrieve
     view, _ = views(item, retriever)
     owners = [h.exemplar.owner for h in view.retrieval.exemplars]
     assert owners.count("get_ride") == 7 and owners.count("get_cars_available") == 1
-    rides = [f"Template: {h.exemplar.template}\nDecision:" for h in view.retrieval.exemplars if h.exemplar.owner == "get_ride"]
+    rides = [
+        f"Template: {h.exemplar.template}\nDecision:"
+        for h in view.retrieval.exemplars
+        if h.exemplar.owner == "get_ride"
+    ]
     cars = next(s for s in view.retrieval.skills if s.name == "get_cars_available")
-    prediction, server = _predict(_true_for(*rides[:2], f"description: {cars.description}\n"), "knn", view, item.utterance,
-                                  constrained="vllm")
+    prediction, server = _predict(
+        _true_for(*rides[:2], f"description: {cars.description}\n"), "knn", view, item.utterance, constrained="vllm"
+    )
     assert (prediction.owner, prediction.votes) == ("get_ride", {"get_ride": 2, "get_cars_available": 1})
     assert len(server.received) == len(view.retrieval.exemplars) + len(view.retrieval.skills)
     assert all(r.body["guided_choice"] == ["true", "false"] for r in server.received)

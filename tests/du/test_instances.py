@@ -46,10 +46,14 @@ def test_knn_pairs_label_same_owner_true(sgd_dev: ExemplarSet, retriever: Retrie
         found = item_instances("du-knn", item, retriever)
         assert found[0].prompt == prompts.knn_prompt(item.utterance, item.template) and found[0].answer == "true"
         positive, _ = views(item, retriever)
-        expected = {prompts.knn_prompt(item.utterance, h.exemplar.template): prompts.boolean(h.exemplar.owner == item.owner)
-                    for h in positive.retrieval.exemplars}
-        expected |= {prompts.desc_prompt(item.utterance, s): prompts.boolean(s.name == item.owner)
-                     for s in positive.retrieval.skills}
+        expected = {
+            prompts.knn_prompt(item.utterance, h.exemplar.template): prompts.boolean(h.exemplar.owner == item.owner)
+            for h in positive.retrieval.exemplars
+        }
+        expected |= {
+            prompts.desc_prompt(item.utterance, s): prompts.boolean(s.name == item.owner)
+            for s in positive.retrieval.skills
+        }
         assert {i.prompt: i.answer for i in found[1:]} == expected  # the negative view adds no new prompt
         total += len(found)
     assert total == 4272
@@ -60,16 +64,21 @@ def test_binary_and_slot_instances(sgd_dev: ExemplarSet, retriever: Retriever) -
     binary = item_instances("du-binary", item, retriever)
     assert sum(i.answer == "true" for i in binary) == 2  # get_ride with its 2 examples, and plain
     assert all(i.prompt.count("? Output: ") <= 2 for i in binary)
-    assert [(i.kind, i.answer) for i in item_instances("du-slots-one", item, retriever)] == [("slot", '"lers ros thai"')]
+    assert [(i.kind, i.answer) for i in item_instances("du-slots-one", item, retriever)] == [
+        ("slot", '"lers ros thai"')
+    ]
     (whole,) = item_instances("du-slots-all", item, retriever)
     assert json.loads(whole.answer) == {"destination": "lers ros thai"}
-    counts = {task: sum(len(item_instances(task, e, retriever)) for e in sgd_dev.exemplars)
-              for task in ("du-binary", "du-slots-one", "du-slots-all")}
+    counts = {
+        task: sum(len(item_instances(task, e, retriever)) for e in sgd_dev.exemplars)
+        for task in ("du-binary", "du-slots-one", "du-slots-all")
+    }
     assert counts == {"du-binary": 2730, "du-slots-one": 760, "du-slots-all": 307}
 
 
-def test_embedding_pairs_have_a_same_owner_positive_and_other_owner_negative(sgd_dev: ExemplarSet,
-                                                                             retriever: Retriever) -> None:
+def test_embedding_pairs_have_a_same_owner_positive_and_other_owner_negative(
+    sgd_dev: ExemplarSet, retriever: Retriever
+) -> None:
     pairs = embedding_pairs(sgd_dev.exemplars, retriever)
     assert len(pairs) == 322
     by_template = {e.template: e.owner for e in sgd_dev.exemplars}
