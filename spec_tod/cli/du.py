@@ -151,7 +151,8 @@ def build_du(
     if index is None:
         raise SpecTodError(f"--task {task} needs --index (an index folder from `spec-tod du index`)")
     command = [*command, "--index", str(index)]
-    options = DuBuildOptions(dataset, data_dir, split, cast(DuTask, task), index, out, cast(Layout, layout), tuple(command))
+    du_task, du_layout = cast(DuTask, task), cast(Layout, layout)
+    options = DuBuildOptions(dataset, data_dir, split, du_task, index, out, du_layout, tuple(command))
     summary = build_du_data(options)
     table = Table(title=f"build-data {task}", show_header=False)
     for name, value in (
