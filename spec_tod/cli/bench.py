@@ -51,8 +51,9 @@ def run(
     ),
     split: str = typer.Option("test", "--split", help="train, dev or test."),
     mode: str = typer.Option(
-        "e2e", "--mode", help="e2e: state, database and response from the model's own history; dst: state only, gold history; "
-        "du: dialogue understanding of SGD exemplars (needs --index; docs/du.md)."
+        "e2e", "--mode",
+        help="e2e: state, database and response from the model's own history; dst: state only, gold history; "
+        "du: dialogue understanding of SGD exemplars (needs --index; docs/du.md).",
     ),
     shards: int = typer.Option(1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."),
     shard: int | None = typer.Option(
@@ -126,7 +127,9 @@ def run(
         120.0, "--timeout", click_type=click.FloatRange(0.0, min_open=True), help="Seconds per request attempt."
     ),
     max_retries: int = typer.Option(5, "--max-retries", min=0, help="Retries of a request before its turn is recorded as failed."),
-    index: Path | None = typer.Option(None, "--index", help="--mode du: the retrieval index folder (`spec-tod du index`)."),
+    index: Path | None = typer.Option(
+        None, "--index", help="--mode du: the retrieval index folder (`spec-tod du index`)."
+    ),
     du_intent: str = typer.Option(
         "knn", "--du-intent", click_type=click.Choice(["knn", "binary", "rag"]),
         help="--mode du: knn votes over exemplar and description pairs, one true/false prompt per skill, or one "

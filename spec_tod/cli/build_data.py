@@ -150,7 +150,7 @@ def build_data_command(
         for one_task in du_tasks:
             from spec_tod.cli.du import build_du
 
-            build_du(one_task, dataset, data_dir, one_split, index, out, layout, [
+            build_du(one_task, dataset, data_dir, one_split, index, out, layout, fraction, seed, [
                 "spec-tod", "build-data", "--dataset", dataset, "--data-dir", str(data_dir), "--split", one_split,
                 "--task", one_task, *flags,
             ])

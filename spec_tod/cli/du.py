@@ -140,7 +140,8 @@ def pairs_command(
 
 
 def build_du(
-    task: str, dataset: str, data_dir: Path, split: str, index: Path | None, out: Path, layout: str, command: list[str]
+    task: str, dataset: str, data_dir: Path, split: str, index: Path | None, out: Path, layout: str, fraction: float,
+    seed: int, command: list[str],
 ) -> None:
     """``build-data --task du-*``."""
     from spec_tod.du.build import DuBuildOptions, build_du_data
@@ -152,7 +153,7 @@ def build_du(
         raise SpecTodError(f"--task {task} needs --index (an index folder from `spec-tod du index`)")
     command = [*command, "--index", str(index)]
     du_task, du_layout = cast(DuTask, task), cast(Layout, layout)
-    options = DuBuildOptions(dataset, data_dir, split, du_task, index, out, du_layout, tuple(command))
+    options = DuBuildOptions(dataset, data_dir, split, du_task, index, out, du_layout, fraction, seed, tuple(command))
     summary = build_du_data(options)
     table = Table(title=f"build-data {task}", show_header=False)
     for name, value in (

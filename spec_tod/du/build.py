@@ -8,18 +8,21 @@ are. Outputs: ``<dataset>-<split>-<task>.jsonl`` (or ``.messages.jsonl``) and ``
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from spec_tod import __version__
-from spec_tod.du.exemplars import split_exemplars
+from spec_tod.du.exemplars import AnnotatedExemplar, split_exemplars
 from spec_tod.du.index import INDEX_FILE, ExemplarIndex, retriever_for
 from spec_tod.du.instances import DuTask, item_instances
 from spec_tod.du.prompts import messages
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
+from spec_tod.tasks.sampling import sample_fraction
 from spec_tod.tasks.writers import Layout, jsonl_line, sha256_file, write_lines
 
 
@@ -32,6 +35,9 @@ class DuBuildOptions:
     index: Path
     out: Path
     layout: Layout = "sharegpt"
+    fraction: float = 1.0
+    """Share of the items to keep, drawn by id with ``seed`` (as build-data draws dialogues)."""
+    seed: int = 42
     command: tuple[str, ...] = ()
 
 
@@ -48,11 +54,15 @@ class DuBuildSummary:
 def build_du_data(options: DuBuildOptions) -> DuBuildSummary:
     started = time.perf_counter()
     items, folder = split_exemplars(options.dataset, options.data_dir, options.split)
+    if not 0 < options.fraction <= 1:
+        raise SpecTodError(f"--fraction {options.fraction} is out of range; give a number in (0, 1]")
+    # The exemplars have dialogue-style ids, so build-data's own draw applies to them unchanged.
+    chosen = sample_fraction(cast(Any, items.exemplars), options.fraction, random.Random(options.seed))
     index = ExemplarIndex.load(options.index)
     retriever = retriever_for(index, items.skills)
     lines: list[str] = []
     by_kind: Counter[str] = Counter()
-    for item in items.exemplars:
+    for item in cast(list[AnnotatedExemplar], chosen):
         for number, instance in enumerate(item_instances(options.task, item, retriever)):
             lines.append(jsonl_line(f"{item.id}#{number}", messages(instance.prompt, instance.answer), options.layout))
             by_kind[
@@ -76,7 +86,9 @@ def build_du_data(options: DuBuildOptions) -> DuBuildSummary:
                 "layout": options.layout,
                 "index": str(Path(options.index).resolve()),
                 "index_settings": index.settings.__dict__,
-                "items": len(items.exemplars),
+                "fraction": options.fraction,
+                "seed": options.seed,
+                "items": len(chosen),
                 "records": len(lines),
                 "by_kind": dict(sorted(by_kind.items())),
                 "inputs": [{"path": str(p.resolve()), "sha256": sha256_file(p)} for p in inputs],
@@ -86,5 +98,5 @@ def build_du_data(options: DuBuildOptions) -> DuBuildSummary:
     except OSError as exc:
         raise SpecTodError(f"{options.out}: cannot write the outputs ({exc}); pass a writable --out folder") from None
     return DuBuildSummary(
-        len(items.exemplars), len(lines), dict(by_kind), data_file, manifest_file, time.perf_counter() - started
+        len(chosen), len(lines), dict(by_kind), data_file, manifest_file, time.perf_counter() - started
     )
