@@ -140,8 +140,16 @@ def pairs_command(
 
 
 def build_du(
-    task: str, dataset: str, data_dir: Path, split: str, index: Path | None, out: Path, layout: str, fraction: float,
-    seed: int, command: list[str],
+    task: str,
+    dataset: str,
+    data_dir: Path,
+    split: str,
+    index: Path | None,
+    out: Path,
+    layout: str,
+    fraction: float,
+    seed: int,
+    command: list[str],
 ) -> None:
     """``build-data --task du-*``."""
     from spec_tod.du.build import DuBuildOptions, build_du_data

@@ -2,7 +2,8 @@
 
 For every exemplar of the split, both views (:func:`spec_tod.du.instances.views`) go through the chosen
 intent mode, and the positive view's slots through the chosen slot mode under the gold owner. Prompts are
-rendered with the served model's chat template as one ``user`` message; answers are decoded greedily and,
+rendered by bench's own renderer (chat template, role mapping, one BOS, context check) as one ``user``
+message followed by the start of the ``assistant`` answer; answers are decoded greedily and,
 with ``constrained="vllm"``, restricted by vLLM's ``guided_choice`` / ``guided_json`` request fields (vLLM
 0.10's ``CompletionRequest``; its completions endpoint ignores a ``json_schema`` ``response_format``). Other
 servers (``transformers serve`` answers 422 to unknown fields) run unconstrained.
@@ -19,8 +20,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from spec_tod.bench.chat_template import ChatTemplate, load_chat_template
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
+from spec_tod.bench.loops import PromptTooLong
+from spec_tod.bench.render import PromptRenderer, model_context, tokenizer_encoder
+from spec_tod.chat.template import load_chat_template
+from spec_tod.du import prompts
 from spec_tod.du.exemplars import AnnotatedExemplar, split_exemplars
 from spec_tod.du.index import ExemplarIndex, Retriever, retriever_for
 from spec_tod.du.inference import Guide, IntentMode, SlotMode, predict_intent, predict_slots
@@ -80,22 +84,22 @@ def guide_body(guide: Guide, constrained: Constrained) -> dict[str, Any] | None:
 class ServerAsker:
     """``ask(prompt, guide)`` through the chat template and the completion client; counts failures."""
 
-    def __init__(self, client: CompletionClient, template: ChatTemplate, options: DuBenchOptions) -> None:
+    def __init__(self, client: CompletionClient, renderer: PromptRenderer, options: DuBenchOptions) -> None:
         self.client = client
-        self.template = template
+        self.renderer = renderer
         self.options = options
         self.failures: list[str] = []
 
     async def __call__(self, prompt: str, guide: Guide) -> str:
-        rendered = self.template.render([{"role": "user", "content": prompt}])
         params = GenerationParams(
             max_new_tokens=self.options.max_new_tokens,
-            stop=self.template.stop_strings,
+            stop=self.renderer.template.stop_strings,
             extra_body=guide_body(guide, self.options.constrained),
         )
         try:
-            return (await self.client.complete(rendered.text, params)).text
-        except RequestFailed as failure:
+            text = self.renderer(prompts.chat_prompt(prompt), params.max_new_tokens)
+            return (await self.client.complete(text, params)).text
+        except (RequestFailed, PromptTooLong) as failure:
             self.failures.append(str(failure))
             return ""
 
@@ -127,7 +131,7 @@ async def _rows(
 
 
 async def _run(
-    options: DuBenchOptions, items: list[AnnotatedExemplar], retriever: Retriever, template: ChatTemplate
+    options: DuBenchOptions, items: list[AnnotatedExemplar], retriever: Retriever, renderer: PromptRenderer
 ) -> tuple[list[Row], list[str]]:
     owners_elsewhere: dict[str, set[str]] = {}
     for exemplar in retriever.index.exemplars:
@@ -141,7 +145,7 @@ async def _run(
         max_retries=options.max_retries,
         rng_seed=0,
     ) as client:
-        ask = ServerAsker(client, template, options)
+        ask = ServerAsker(client, renderer, options)
         results = await asyncio.gather(
             *(
                 _rows(item, retriever, ask, options, bool(owners_elsewhere.get(item.owner, set()) - {item.id}))
@@ -159,7 +163,9 @@ def run_du_bench(options: DuBenchOptions) -> DuBenchResult:
     items_set, _ = split_exemplars(options.dataset, options.data_dir, options.split)
     items = items_set.exemplars[: options.limit] if options.limit else items_set.exemplars
     retriever = retriever_for(ExemplarIndex.load(options.index), items_set.skills)
-    rows, failures = asyncio.run(_run(options, items, retriever, template))
+    encode = tokenizer_encoder(options.model_dir) if options.model_dir is not None else None
+    renderer = PromptRenderer(template, encode, model_context(options.model_dir))
+    rows, failures = asyncio.run(_run(options, items, retriever, renderer))
     scores = du_scores(rows)
     run_dir = Path(options.run_dir)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}

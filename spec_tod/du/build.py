@@ -19,7 +19,7 @@ from spec_tod import __version__
 from spec_tod.du.exemplars import AnnotatedExemplar, split_exemplars
 from spec_tod.du.index import INDEX_FILE, ExemplarIndex, retriever_for
 from spec_tod.du.instances import DuTask, item_instances
-from spec_tod.du.prompts import messages
+from spec_tod.du.prompts import WEIGHTS, messages
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
 from spec_tod.tasks.sampling import sample_fraction
@@ -64,7 +64,9 @@ def build_du_data(options: DuBuildOptions) -> DuBuildSummary:
     by_kind: Counter[str] = Counter()
     for item in cast(list[AnnotatedExemplar], chosen):
         for number, instance in enumerate(item_instances(options.task, item, retriever)):
-            lines.append(jsonl_line(f"{item.id}#{number}", messages(instance.prompt, instance.answer), options.layout))
+            lines.append(
+                jsonl_line(f"{item.id}#{number}", messages(instance.prompt, instance.answer), WEIGHTS, options.layout)
+            )
             by_kind[
                 f"{instance.kind}={instance.answer}" if instance.kind in ("knn", "desc", "binary") else instance.kind
             ] += 1

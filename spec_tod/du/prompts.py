@@ -29,9 +29,20 @@ MAX_BINARY_EXAMPLES = 2
 Value = str | list[str]
 
 
+ASKED_ROLE = "user"
+ANSWER_ROLE = "assistant"
+WEIGHTS = (0, 1)
+"""Training weights of a record's two messages: only the answer is trained."""
+
+
 def messages(prompt: str, answer: str) -> list[tuple[str, str]]:
-    """One training record's messages."""
-    return [("user", prompt), ("assistant", answer)]
+    """One training record's messages (with :data:`WEIGHTS`)."""
+    return [(ASKED_ROLE, prompt), (ANSWER_ROLE, answer)]
+
+
+def chat_prompt(prompt: str) -> tuple[list[tuple[str, str]], str]:
+    """What inference sends: the same user message, then the role whose message the model writes."""
+    return [(ASKED_ROLE, prompt)], ANSWER_ROLE
 
 
 def boolean(value: bool) -> str:

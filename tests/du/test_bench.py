@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from spec_tod.bench.chat_template import load_chat_template
+from spec_tod.bench.render import PromptRenderer
+from spec_tod.chat.template import load_chat_template
 from spec_tod.du.build import DuBuildOptions, build_du_data
 from spec_tod.du.exemplars import ExemplarSet
 from spec_tod.du.index import ExemplarIndex, Retriever
 from spec_tod.du.instances import views
 from tests.du.answer_server import AnswerServer
 
-TEMPLATE = load_chat_template("llama3")
+RENDER = PromptRenderer(load_chat_template("llama3"))  # what bench --template llama3 renders with
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,8 @@ def built(
         summary = build_du_data(DuBuildOptions("sgd", data_dir, "dev", task, root / "index", root / "data"))  # type: ignore[arg-type]
         for line in summary.data_file.read_text().splitlines():
             (user, assistant) = json.loads(line)["conversations"]
-            assert (user["from"], assistant["from"]) == ("user", "assistant")
-            prompt = TEMPLATE.render([{"role": "user", "content": user["value"]}]).text
+            assert (user["from"], user["weight"], assistant["from"], assistant["weight"]) == ("user", 0, "assistant", 1)
+            prompt = RENDER(([("user", user["value"])], "assistant"), 48)
             assert oracle.setdefault(prompt, assistant["value"]) == assistant["value"]  # one answer per prompt
     return root, oracle
 

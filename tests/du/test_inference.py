@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from spec_tod.bench.chat_template import load_chat_template
 from spec_tod.bench.client import CompletionClient
+from spec_tod.bench.render import PromptRenderer
+from spec_tod.chat.template import load_chat_template
 from spec_tod.du import prompts
 from spec_tod.du.bench import DuBenchOptions, ServerAsker
 from spec_tod.du.exemplars import ExemplarSet
@@ -26,7 +27,7 @@ def _predict(
 
     async def run(url: str) -> IntentPrediction:
         async with CompletionClient([url], concurrency=4, max_retries=0) as client:
-            ask = ServerAsker(client, load_chat_template("llama3"), options)
+            ask = ServerAsker(client, PromptRenderer(load_chat_template("llama3")), options)
             prediction = await predict_intent(mode, utterance, view, ask)  # type: ignore[arg-type]
             assert ask.failures == []
             return prediction
