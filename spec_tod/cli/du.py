@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional, cast
+from typing import Annotated, Any, cast
 
 import click
 import typer
@@ -23,7 +23,7 @@ du_app = typer.Typer(
 )
 
 DataDir = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(help="The data folder or the SGD folder. Default: $SPEC_TOD_DATA_DIR, else ../shared/data."),
 ]
 
@@ -40,7 +40,11 @@ def exemplars_command(
     data_dir: DataDir = None,
 ) -> None:
     """Labelled exemplars (owner, utterance, arguments, template) of the split's `_1` services, every skip counted."""
-    from spec_tod.du.exemplars import SKIP_REASONS, split_exemplars, write_exemplar_folder
+    from spec_tod.du.exemplars import (
+        SKIP_REASONS,
+        split_exemplars,
+        write_exemplar_folder,
+    )
 
     data_dir = data_dir or default_data_dir()
     found, folder = split_exemplars(dataset, data_dir, split)
@@ -70,7 +74,7 @@ def index_command(
     exemplars: Annotated[Path, typer.Option(help="An exemplar folder (`spec-tod du exemplars --out`).")],
     out: Annotated[Path, typer.Option(help="Index folder to write (replaced when complete).")],
     embedding_model: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="Local sentence-transformers model folder: hybrid dense + BM25. Default: BM25 only."),
     ] = None,
     top_k: Annotated[int, typer.Option(min=1, help="Skills and exemplars retrieved per utterance.")] = 8,
@@ -92,7 +96,7 @@ def find_k_command(
     index: Annotated[Path, typer.Option(help="An index folder (`spec-tod du index --out`).")],
     out: Annotated[Path, typer.Option(help="Folder for find-k.json and find-k.png.")],
     exemplars: Annotated[
-        Optional[Path], typer.Option(help="Exemplars to evaluate. Default: the index's own, each without itself.")
+        Path | None, typer.Option(help="Exemplars to evaluate. Default: the index's own, each without itself.")
     ] = None,
     depth: Annotated[
         int, typer.Option(min=16, help="Exemplars ranked per item; a later first hit counts as rank 100.")

@@ -27,7 +27,13 @@ from spec_tod.chat.template import load_chat_template
 from spec_tod.du import prompts
 from spec_tod.du.exemplars import AnnotatedExemplar, split_exemplars
 from spec_tod.du.index import ExemplarIndex, Retriever, retriever_for
-from spec_tod.du.inference import Guide, IntentMode, SlotMode, predict_intent, predict_slots
+from spec_tod.du.inference import (
+    Guide,
+    IntentMode,
+    SlotMode,
+    predict_intent,
+    predict_slots,
+)
 from spec_tod.du.instances import views
 from spec_tod.du.scores import Row, du_scores
 from spec_tod.errors import SpecTodError

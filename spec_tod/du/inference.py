@@ -21,7 +21,14 @@ from typing import Any, Literal
 
 from spec_tod.du import prompts
 from spec_tod.du.exemplars import AnnotatedExemplar, Skill
-from spec_tod.du.instances import View, binary_instances, knn_instances, rag_instances, slot_instances, slots_instances
+from spec_tod.du.instances import (
+    View,
+    binary_instances,
+    knn_instances,
+    rag_instances,
+    slot_instances,
+    slots_instances,
+)
 
 IntentMode = Literal["knn", "binary", "rag"]
 SlotMode = Literal["one", "all", "none"]

@@ -8,6 +8,8 @@ import pytest
 
 from spec_tod.du.exemplars import ExemplarSet, split_exemplars
 from spec_tod.du.index import ExemplarIndex, IndexSettings, Retriever, retriever_for
+from tests.serve.conftest import port, serve_home, spec_tod  # noqa: F401  (the serving tests' fixtures)
+from tests.train.conftest import cli  # noqa: F401  (spec-tod in this process)
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +25,3 @@ def dev_index(sgd_dev: ExemplarSet) -> ExemplarIndex:
 @pytest.fixture(scope="session")
 def retriever(dev_index: ExemplarIndex, sgd_dev: ExemplarSet) -> Retriever:
     return retriever_for(dev_index, sgd_dev.skills)
-
-
-from tests.serve.conftest import port, serve_home, spec_tod  # noqa: E402,F401  (the serving tests' fixtures)
-from tests.train.conftest import cli  # noqa: E402,F401  (spec-tod in this process)

@@ -6,7 +6,13 @@ from collections import Counter
 from pathlib import Path
 
 from spec_tod.du.exemplars import ExemplarSet
-from spec_tod.du.index import ExemplarIndex, IndexSettings, Retriever, dense_text, retriever_for
+from spec_tod.du.index import (
+    ExemplarIndex,
+    IndexSettings,
+    Retriever,
+    dense_text,
+    retriever_for,
+)
 
 
 def test_no_item_retrieves_itself(sgd_dev: ExemplarSet, retriever: Retriever) -> None:
