@@ -24,6 +24,7 @@ _COMMANDS: dict[str, str] = {
     "bench": "bench",
     "score": "score",
     "synth": "synth",
+    "du": "du",
     "quickstart": "quickstart",
 }
 """Subcommand -> the module of ``spec_tod.cli`` whose ``register`` adds it, in the order of ``--help``."""

@@ -51,7 +51,9 @@ def run(
     ),
     split: str = typer.Option("test", "--split", help="train, dev or test."),
     mode: str = typer.Option(
-        "e2e", "--mode", help="e2e: state, database and response from the model's own history; dst: state only, gold history."
+        "e2e", "--mode",
+        help="e2e: state, database and response from the model's own history; dst: state only, gold history; "
+        "du: dialogue understanding of SGD exemplars (needs --index; docs/du.md).",
     ),
     shards: int = typer.Option(1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."),
     shard: int | None = typer.Option(
@@ -125,14 +127,30 @@ def run(
         120.0, "--timeout", click_type=click.FloatRange(0.0, min_open=True), help="Seconds per request attempt."
     ),
     max_retries: int = typer.Option(5, "--max-retries", min=0, help="Retries of a request before its turn is recorded as failed."),
+    index: Path | None = typer.Option(
+        None, "--index", help="--mode du: the retrieval index folder (`spec-tod du index`)."
+    ),
+    du_intent: str = typer.Option(
+        "knn", "--du-intent", click_type=click.Choice(["knn", "binary", "rag"]),
+        help="--mode du: knn votes over exemplar and description pairs, one true/false prompt per skill, or one "
+        "multiple-choice prompt.",
+    ),
+    du_slots: str = typer.Option(
+        "one", "--du-slots", click_type=click.Choice(["one", "all", "none"]),
+        help="--mode du: slots one prompt each, all in one JSON prompt, or not asked.",
+    ),
+    constrained: str = typer.Option(
+        "none", "--constrained", click_type=click.Choice(["none", "vllm"]),
+        help="--mode du: constrain answers with vLLM's guided_choice / guided_json (vLLM servers only).",
+    ),
 ) -> None:
     """Run (or continue) a benchmark into --run-dir and print the summary."""
     from spec_tod.bench.config import CallSettings
     from spec_tod.bench.runner import BenchOptions, run_bench
     from spec_tod.errors import SpecTodError
 
-    if mode not in ("e2e", "dst"):
-        raise SpecTodError(f"--mode {mode!r}: expected e2e or dst")
+    if mode not in ("e2e", "dst", "du"):
+        raise SpecTodError(f"--mode {mode!r}: expected e2e, dst or du")
     if protocol not in ("openai", "chat", "tgi"):
         raise SpecTodError(f"--protocol {protocol!r}: expected openai, chat or tgi")
     if arrival not in ("poisson", "constant"):
@@ -141,6 +159,19 @@ def run(
     needs_template = protocol != "chat"  # chat endpoints render the prompts themselves
     if not endpoint or (needs_template and model_dir is None and template is None):
         endpoint, model_dir = _from_served(endpoint, model_dir, template, needs_template)
+    if mode == "du":
+        from spec_tod.cli.du import bench_du
+
+        if index is None:
+            raise SpecTodError("--mode du needs --index (an index folder from `spec-tod du index`)")
+        if protocol == "chat":
+            raise SpecTodError("--mode du sends rendered prompts: use --protocol openai or tgi")
+        return bench_du(
+            endpoints=list(endpoint), run_dir=run_dir, data_dir=data_dir or default_data_dir(), dataset=dataset,
+            split=split, index=index, model_dir=model_dir, template=template, served_model=served_model,
+            protocol=protocol, intent_mode=du_intent, slot_mode=du_slots, constrained=constrained,
+            limit=limit_dialogues, concurrency=concurrency or 16, timeout_s=timeout, max_retries=max_retries,
+        )
     sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p}
     options = BenchOptions(
         endpoints=list(endpoint),

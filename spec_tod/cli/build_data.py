@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from spec_tod.du.instances import TASKS as DU_TASKS
 from spec_tod.settings import default_data_dir
 from spec_tod.tasks.build import BuildOptions, BuildSummary, build_all
 from spec_tod.tasks.records import TASKS
@@ -54,7 +55,9 @@ def build_data_command(
         list[str],
         typer.Option(
             help="dst: function calls and lexicalised responses; e2e: function calls, database observations and "
-            "'Action: ...' + delexicalised responses (MultiWOZ only). Both: dst,e2e or a repeated --task.",
+            "'Action: ...' + delexicalised responses (MultiWOZ only). Both: dst,e2e or a repeated --task. "
+            "du-knn, du-rag, du-binary, du-slots-one, du-slots-all: dialogue-understanding prompts (SGD, with "
+            "--index; docs/du.md).",
         ),
     ],
     out: Annotated[Path, typer.Option(help="Output folder; files are named <dataset>-<split>-<task>.*")],
@@ -115,6 +118,9 @@ def build_data_command(
             "created if missing. Token: $HF_TOKEN; another Hub: $HF_ENDPOINT; needs HF_HUB_OFFLINE unset or 0.",
         ),
     ] = None,
+    index: Annotated[
+        Optional[Path], typer.Option(help="du-* tasks: the retrieval index folder (`spec-tod du index`).")
+    ] = None,
 ) -> None:
     """Build Spec-TOD instruction data: one record per dialogue, with a manifest of inputs, counts and hashes.
 
@@ -123,7 +129,7 @@ def build_data_command(
     The same command always writes the same bytes. Bad input stops with one message naming the file and dialogue, and nothing is written.
     """
     data_dir = data_dir if data_dir is not None else default_data_dir().resolve()
-    splits, tasks = _choices(split, SPLIT_CHOICES, "--split"), _choices(task, TASKS, "--task")
+    splits, tasks = _choices(split, SPLIT_CHOICES, "--split"), _choices(task, TASKS + DU_TASKS, "--task")
     flags = ["--fraction", repr(fraction), "--seed", str(seed), "--out", str(out), "--format", layout]
     for flag, value in (
         ("--schema", schema),
@@ -138,6 +144,18 @@ def build_data_command(
     flags += ["--hf-dataset"] if hf_dataset else []
     flags += ["--label", label] if label is not None else []
     flags += ["--push-to-hub", push_to_hub] if push_to_hub is not None else []
+    du_tasks = [one for one in tasks if one in DU_TASKS]
+    tasks = [one for one in tasks if one not in DU_TASKS]
+    for one_split in splits:
+        for one_task in du_tasks:
+            from spec_tod.cli.du import build_du
+
+            build_du(one_task, dataset, data_dir, one_split, index, out, layout, fraction, seed, [
+                "spec-tod", "build-data", "--dataset", dataset, "--data-dir", str(data_dir), "--split", one_split,
+                "--task", one_task, *flags,
+            ])
+    if not tasks:
+        return
     builds = [
         BuildOptions(
             dataset=dataset,
