@@ -51,7 +51,17 @@ def run(
     ),
     split: str = typer.Option("test", "--split", help="train, dev or test."),
     mode: str = typer.Option(
-        "e2e", "--mode", help="e2e: state, database and response from the model's own history; dst: state only, gold history."
+        "e2e",
+        "--mode",
+        help="e2e: state, database and response from the model's own history; dst: state only, gold history; "
+        "response: the plain 'user> / bot>' response task (build-data --task response), gold history, no template.",
+    ),
+    max_context_tokens: int | None = typer.Option(
+        None,
+        "--max-context-tokens",
+        min=1,
+        help="--mode response: the budget the training data was built with (build-data --max-context-tokens); "
+        "counted with --model-dir's tokenizer, else estimated.",
     ),
     shards: int = typer.Option(1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."),
     shard: int | None = typer.Option(
@@ -131,14 +141,19 @@ def run(
     from spec_tod.bench.runner import BenchOptions, run_bench
     from spec_tod.errors import SpecTodError
 
-    if mode not in ("e2e", "dst"):
-        raise SpecTodError(f"--mode {mode!r}: expected e2e or dst")
+    if mode not in ("e2e", "dst", "response"):
+        raise SpecTodError(f"--mode {mode!r}: expected e2e, dst or response")
+    if max_context_tokens is not None and mode != "response":
+        raise SpecTodError("--max-context-tokens applies to --mode response only")
     if protocol not in ("openai", "chat", "tgi"):
         raise SpecTodError(f"--protocol {protocol!r}: expected openai, chat or tgi")
+    if mode == "response" and protocol == "chat":
+        raise SpecTodError("--mode response sends plain 'user> / bot>' text: use --protocol openai or tgi, not chat")
     if arrival not in ("poisson", "constant"):
         raise SpecTodError(f"--arrival {arrival!r}: expected poisson or constant")
     chosen_percentiles = _percentiles(percentiles)
-    needs_template = protocol != "chat"  # chat endpoints render the prompts themselves
+    # chat endpoints render the prompts themselves; response prompts are plain text
+    needs_template = protocol != "chat" and mode != "response"
     if not endpoint or (needs_template and model_dir is None and template is None):
         endpoint, model_dir = _from_served(endpoint, model_dir, template, needs_template)
     sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p}
@@ -173,7 +188,12 @@ def run(
     )
     console = Console(stderr=True)
     with _progress(console) as progress:
-        outputs = run_bench(options, on_start=progress)
+        if mode == "response":
+            from spec_tod.bench.response_run import ResponseLayout, run_response_bench
+
+            outputs = run_response_bench(options, ResponseLayout(max_context_tokens), on_start=progress)
+        else:
+            outputs = run_bench(options, on_start=progress)
     if outputs is None:
         console.print(
             f"[yellow]shard {shard} of {shards} is complete; turns of other shards are not in {run_dir} yet.[/] "

@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from spec_tod.errors import SpecTodError
 from spec_tod.settings import default_data_dir
 from spec_tod.tasks.build import BuildOptions, BuildSummary, build_data
 from spec_tod.tasks.records import TASKS
+from spec_tod.tasks.response import RESPONSE_FORMATS
 from spec_tod.tasks.writers import LAYOUTS
 
 DATASET_CHOICES = ("multiwoz21", "multiwoz22", "sgd")
@@ -50,9 +52,10 @@ def build_data_command(
     task: Annotated[
         str,
         typer.Option(
-            click_type=click.Choice(TASKS),
+            click_type=click.Choice((*TASKS, "response")),
             help="dst: function calls and lexicalised responses; e2e: function calls, database observations and "
-            "'Action: ...' + delexicalised responses (MultiWOZ only).",
+            "'Action: ...' + delexicalised responses (MultiWOZ only); response: plain 'user> ...' / 'bot> ...' "
+            "text trained on the delexicalised responses (MultiWOZ only; see --response-format).",
         ),
     ],
     out: Annotated[Path, typer.Option(help="Output folder; files are named <dataset>-<split>-<task>.*")],
@@ -113,6 +116,22 @@ def build_data_command(
             "created if missing. Token: $HF_TOKEN; another Hub: $HF_ENDPOINT; needs HF_HUB_OFFLINE unset or 0.",
         ),
     ] = None,
+    response_format: Annotated[
+        str,
+        typer.Option(
+            click_type=click.Choice(RESPONSE_FORMATS),
+            help="--task response only: turns = one record per system turn (history + the response); "
+            "dialogues = one record per dialogue, trained on every response.",
+        ),
+    ] = "turns",
+    max_context_tokens: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1,
+            help="--task response --response-format turns: drop the oldest exchanges of a prompt longer than this "
+            "(counted with --tokenizer, else estimated); the current user turn always stays. Bench with the same value.",
+        ),
+    ] = None,
 ) -> None:
     """Build Spec-TOD instruction data: one record per dialogue, with a manifest of inputs, counts and hashes.
 
@@ -134,6 +153,9 @@ def build_data_command(
     command += ["--hf-dataset"] if hf_dataset else []
     command += ["--label", label] if label is not None else []
     command += ["--push-to-hub", push_to_hub] if push_to_hub is not None else []
+    if task == "response":
+        _build_response(locals(), command, data_dir)
+        return
     options = BuildOptions(
         dataset=dataset,
         data_dir=data_dir,
@@ -167,6 +189,38 @@ def build_data_command(
         stem = summary.manifest.name.removesuffix(".manifest.json")
         url = push_folder(out, push_to_hub, message=f"spec-tod build-data: {stem}", allow_patterns=[f"{stem}.*"])
         Console().print(f"pushed to {url}")
+
+
+def _build_response(args: dict, command: list[str], data_dir: Path) -> None:
+    from spec_tod.tasks.response_data import ResponseBuildOptions, build_response_data
+
+    if args["layout"] != "sharegpt" or args["hf_dataset"] or args["max_per_domain"] is not None:
+        raise SpecTodError("--task response writes axolotl input_output rows only: drop --format, --hf-dataset and --max-per-domain")
+    at = command.index("--format")  # does not apply to this task
+    command = [*command[:at], *command[at + 2 :], "--response-format", args["response_format"]]
+    if args["max_context_tokens"] is not None:
+        command += ["--max-context-tokens", str(args["max_context_tokens"])]
+    built = build_response_data(
+        ResponseBuildOptions(
+            dataset=args["dataset"],
+            data_dir=data_dir,
+            split=args["split"],
+            out=args["out"],
+            response_format=args["response_format"],
+            max_context_tokens=args["max_context_tokens"],
+            fraction=args["fraction"],
+            seed=args["seed"],
+            schema_path=args["schema"],
+            db_dir=args["db_dir"],
+            skip_invalid=args["skip_invalid"],
+            max_tokens=args["max_tokens"],
+            tokenizer=args["tokenizer"],
+            command=tuple(command),
+        )
+    )
+    table = summary_table(built.summary)
+    table.add_row("prompts truncated (history)", str(built.truncated))
+    Console().print(table)
 
 
 def summary_table(summary: BuildSummary) -> Table:
