@@ -193,13 +193,20 @@ async def _turn(
     http: CompletionClient, params: GenerationParams, dialogue: Dialogue, turn: int, budget: ContextBudget, session: str
 ) -> TurnRecord:
     started = time.time()
-    common = {"dialogue_id": dialogue.id, "turn": turn, "session": session, "started_at": started}
     try:
         completion = await http.complete(response_prompt(dialogue, turn, budget), params)
     except RequestFailed as error:
         status = f"HTTP {error.last_status}" if error.last_status else "no answer"
         reason = f"request failed after {error.attempts} attempt(s): {status}: {error.last_error}"
-        return TurnRecord(status="failed", error=reason, finished_at=time.time(), **common)
+        return TurnRecord(
+            dialogue_id=dialogue.id,
+            turn=turn,
+            session=session,
+            started_at=started,
+            status="failed",
+            error=reason,
+            finished_at=time.time(),
+        )
     response = read_response(completion.text)
     call = CallRecord(
         kind="response",
@@ -212,11 +219,14 @@ async def _turn(
         endpoint=completion.endpoint,
     )
     return TurnRecord(
+        dialogue_id=dialogue.id,
+        turn=turn,
+        session=session,
+        started_at=started,
         status="done",
         domain=NO_DOMAIN,
         response=response,
         problems=[] if response else ["response: empty response"],
         calls=[call],
         finished_at=time.time(),
-        **common,
     )

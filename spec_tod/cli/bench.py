@@ -333,6 +333,9 @@ def api_key_from_env() -> str | None:
 
 
 def register(app: typer.Typer) -> None:
+    from spec_tod.cli.bench_sweep import sweep
+
+    bench_app.command("sweep")(sweep)
     app.add_typer(bench_app, name="bench")
 
 

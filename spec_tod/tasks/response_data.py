@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from spec_tod import __version__
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_schema, load_dialogues
@@ -31,7 +32,7 @@ from spec_tod.tasks.response import (
 from spec_tod.tasks.sampling import sample_fraction
 from spec_tod.tasks.writers import Counts, FileEntry, Manifest, sha256_file, write_lines, write_manifest
 
-RESPONSE_LAYOUT = "input_output"
+RESPONSE_LAYOUT: Literal["input_output"] = "input_output"
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,23 @@ def response_stem(dataset: str, split: str, response_format: str) -> str:
 def _check(options: ResponseBuildOptions) -> None:
     if options.dataset not in DATASETS or options.dataset == "sgd":
         raise SpecTodError(
-            f"--task response needs delexicalised responses: --dataset multiwoz21 or multiwoz22, not {options.dataset!r}"
+            "--task response needs delexicalised responses: --dataset multiwoz21 or multiwoz22, "
+            f"not {options.dataset!r}"
         )
     if options.split not in SPLITS:
         raise SpecTodError(f"unknown split {options.split!r}; expected one of {', '.join(SPLITS)}")
     if options.response_format not in RESPONSE_FORMATS:
-        raise SpecTodError(f"--response-format {options.response_format!r}: expected one of {', '.join(RESPONSE_FORMATS)}")
+        raise SpecTodError(
+            f"--response-format {options.response_format!r}: expected one of {', '.join(RESPONSE_FORMATS)}"
+        )
     if options.max_context_tokens is not None and options.response_format != "turns":
         raise SpecTodError("--max-context-tokens truncates per-turn prompts: use it with --response-format turns")
     if not 0 < options.fraction <= 1:
         raise SpecTodError(f"--fraction {options.fraction} is out of range; give a number in (0, 1]")
     if not Path(options.data_dir).is_dir():
-        raise SpecTodError(f"data folder {options.data_dir} does not exist; pass the folder holding the corpus (--data-dir)")
+        raise SpecTodError(
+            f"data folder {options.data_dir} does not exist; pass the folder holding the corpus (--data-dir)"
+        )
 
 
 def build_response_data(options: ResponseBuildOptions, *, loaded: LoadResult | None = None) -> ResponseBuildSummary:
@@ -90,7 +96,11 @@ def build_response_data(options: ResponseBuildOptions, *, loaded: LoadResult | N
     """
     started = time.perf_counter()
     _check(options)
-    counter = TokenCounter(options.tokenizer) if options.tokenizer or options.max_tokens or options.max_context_tokens else None
+    counter = (
+        TokenCounter(options.tokenizer)
+        if options.tokenizer or options.max_tokens or options.max_context_tokens
+        else None
+    )
     loaded = loaded or load_dialogues(
         options.dataset,
         options.data_dir,
@@ -110,7 +120,7 @@ def build_response_data(options: ResponseBuildOptions, *, loaded: LoadResult | N
     dropped = 0
     if options.max_tokens is not None and counter is not None:
         lengths = counter.count_texts(["".join(text for _, text in record.segments) for record in records])
-        kept = [record for record, length in zip(records, lengths) if length <= options.max_tokens]
+        kept = [record for record, length in zip(records, lengths, strict=True) if length <= options.max_tokens]
         dropped = len(records) - len(kept)
         records = kept
 
@@ -152,6 +162,10 @@ def build_response_data(options: ResponseBuildOptions, *, loaded: LoadResult | N
     except OSError as exc:
         raise SpecTodError(f"{options.out}: cannot write the outputs ({exc}); pass a writable --out folder") from None
     summary = BuildSummary(
-        counts=counts, data_file=data_file, manifest=manifest_file, hf_dataset=None, seconds=time.perf_counter() - started
+        counts=counts,
+        data_file=data_file,
+        manifest=manifest_file,
+        hf_dataset=None,
+        seconds=time.perf_counter() - started,
     )
     return ResponseBuildSummary(summary, sum(record.truncated for record in records))

@@ -57,6 +57,8 @@ def _checked_records(path: Path) -> Path:
         raise SpecTodError(f"{path}: line 1 is not a JSON record ({error}); {expected}, one per line") from None
     if record is None:
         raise SpecTodError(f"{path}: holds no records; rerun `spec-tod build-data`, or pass another --data")
+    if isinstance(record, dict) and isinstance(record.get("segments"), list):
+        return path  # the response task's input_output rows (spec_tod.tasks.response)
     if not isinstance(record, dict) or not isinstance(record.get("conversations"), list):
         found = sorted(record) if isinstance(record, dict) else type(record).__name__
         raise SpecTodError(
@@ -152,6 +154,9 @@ def training_roles(settings: TrainSettings, base: Path | None) -> dict[str, str]
 
 
 def _dataset_entry(file: Path, source: DataSource, where: PathMap, roles: dict[str, str]) -> dict[str, Any]:
+    if _is_segments_file(file):
+        # Plain text, trained on the labelled segments (the responses); no chat template, no roles.
+        return {"path": where(file), "ds_type": "json", "type": "input_output"}
     entry: dict[str, Any] = {
         "path": where(file),
         "ds_type": "json",
@@ -173,6 +178,11 @@ def _dataset_entry(file: Path, source: DataSource, where: PathMap, roles: dict[s
         )
     entry["roles_to_train"] = list(source.roles_to_train)
     return entry
+
+
+def _is_segments_file(path: Path) -> bool:
+    with path.open(encoding="utf-8") as handle:
+        return "segments" in json.loads(handle.readline())
 
 
 def _adapter_keys(settings: TrainSettings) -> dict[str, Any]:

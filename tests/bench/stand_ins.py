@@ -17,11 +17,32 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.bench.servers import Fault, FakeServer
+from tests.bench.servers import FakeServer, Fault
 
 WORDS = (
-    "[value_name]", "is", "a", "nice", "place", "in", "the", "[value_area]", ".", "would", "you", "like",
-    "to", "book", "it", "?", "i", "have", "[value_choice]", "options", "for", "[value_food]", "food",
+    "[value_name]",
+    "is",
+    "a",
+    "nice",
+    "place",
+    "in",
+    "the",
+    "[value_area]",
+    ".",
+    "would",
+    "you",
+    "like",
+    "to",
+    "book",
+    "it",
+    "?",
+    "i",
+    "have",
+    "[value_choice]",
+    "options",
+    "for",
+    "[value_food]",
+    "food",
 )
 OPENAI_KEYS = frozenset({"prompt", "max_tokens", "temperature", "top_p", "stop", "seed", "model"})
 

@@ -41,7 +41,8 @@ def test_response_run_reproduces_the_gold_delexicalised_responses(
     tmp_path: Path, data_dir: Path, dialogues: list[Dialogue]
 ) -> None:
     budget = ContextBudget(80, TokenCounter().count_texts)
-    with OracleServer(answers=_oracle_answers(dialogues, budget)) as oracle:
+    oracle = OracleServer(answers=_oracle_answers(dialogues, budget))
+    with oracle:
         outputs = run_response_bench(_options(oracle.url, tmp_path / "run", data_dir), ResponseLayout(80))
         assert outputs is not None and oracle.refused == 0
         predictions = json.loads((tmp_path / "run" / "predictions.json").read_text())

@@ -34,14 +34,19 @@ def test_one_record_per_system_turn_and_per_dialogue(mwz21_test_split: LoadResul
 def test_targets_are_delexicalised_and_the_prompt_is_the_bench_prompt(dialogue_by_id) -> None:
     dialogue = dialogue_by_id("SNG0073")
     records = turn_records(dialogue)
-    assert records[1].segments[1] == (True, " Booking completed ! your taxi will be [value_car] Contact number is [value_phone]\n")
+    assert records[1].segments[1] == (
+        True,
+        " Booking completed ! your taxi will be [value_car] Contact number is [value_phone]\n",
+    )
     for turn, record in enumerate(records):
         (unlabelled, prompt), (labelled, target) = record.segments
         assert (unlabelled, labelled) == (False, True)
         assert prompt == response_prompt(dialogue, turn)
         assert read_response(target + "user> more text") == target.strip()
     whole = "".join(text for _, text in dialogue_record(dialogue).segments)
-    assert whole.startswith("user> I would like a taxi from Saint John 's college to Pizza Hut Fen Ditton .\nbot> What time")
+    assert whole.startswith(
+        "user> I would like a taxi from Saint John 's college to Pizza Hut Fen Ditton .\nbot> What time"
+    )
     assert whole == records[-1].segments[0][1] + records[-1].segments[1][1]
 
 
@@ -65,7 +70,9 @@ def test_build_data_writes_the_records_and_the_manifest(
     data_dir: Path, tmp_path: Path, mwz21_test_split: LoadResult
 ) -> None:
     built = build_response_data(
-        ResponseBuildOptions(dataset="multiwoz21", data_dir=data_dir, split="test", out=tmp_path, max_context_tokens=200),
+        ResponseBuildOptions(
+            dataset="multiwoz21", data_dir=data_dir, split="test", out=tmp_path, max_context_tokens=200
+        ),
         loaded=mwz21_test_split,
     )
     lines = built.summary.data_file.read_text(encoding="utf-8").splitlines()
@@ -76,7 +83,9 @@ def test_build_data_writes_the_records_and_the_manifest(
     manifest = json.loads(built.summary.manifest.read_text())
     assert (manifest["task"], manifest["layout"]) == ("response-turns", "input_output")
     whole = build_response_data(
-        ResponseBuildOptions(dataset="multiwoz21", data_dir=data_dir, split="test", out=tmp_path, response_format="dialogues"),
+        ResponseBuildOptions(
+            dataset="multiwoz21", data_dir=data_dir, split="test", out=tmp_path, response_format="dialogues"
+        ),
         loaded=mwz21_test_split,
     )
     assert whole.summary.counts.records_written == 1000
