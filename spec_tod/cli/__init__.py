@@ -35,9 +35,9 @@ def _root(
     """Spec-TOD task-oriented dialogue: build data, fine-tune, merge, serve, benchmark and score."""
 
 
-from spec_tod.cli import bench, build_data, finetune, quickstart, score, serve  # noqa: E402
+from spec_tod.cli import bench, build_data, finetune, judge, quickstart, score, serve  # noqa: E402
 
-for _module in (build_data, finetune, serve, bench, score, quickstart):
+for _module in (build_data, finetune, serve, bench, score, judge, quickstart):
     _module.register(app)
 
 

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,3 +92,51 @@ class SamplingServer(FakeServer):
             return web.json_response({"detail": f"Unexpected fields in the request: {unexpected}"}, status=422)
         prompt = body["prompt"]
         return web.json_response(_completion(sampled_text(prompt, body), body.get("stop") or [], prompt))
+
+
+JUDGE_KINDS = ("tidy", "fenced", "prose", "refusal", "partial", "single")
+
+
+def judge_answer(prompt: str, seed: object) -> tuple[str, str, dict[str, int]]:
+    """``(kind, answer, the scores it states)``: the kind depends on the prompt, the scores on the seed too."""
+    from spec_tod.judge.criteria import NAMES
+
+    kind = JUDGE_KINDS[hashlib.sha256(prompt.encode()).digest()[0] % len(JUDGE_KINDS)]
+    digest = hashlib.sha256(repr((prompt, seed)).encode()).digest()
+    scores = {name: digest[i] % 6 for i, name in enumerate(NAMES)}
+    if kind == "tidy":
+        return kind, json.dumps(scores), scores
+    if kind == "fenced":
+        body = {name.lower(): f"{score}/5" for name, score in scores.items()}
+        return (
+            kind,
+            "Sure! Here is my evaluation:\n```json\n" + json.dumps(body, indent=2) + "\n```\nHope it helps.",
+            scores,
+        )
+    if kind == "prose":
+        return (
+            kind,
+            "\n".join(f"{i}) **{name}** - {score}" for i, (name, score) in enumerate(scores.items(), 1)),
+            scores,
+        )
+    if kind == "refusal":
+        return kind, "I'm sorry, but I cannot evaluate this conversation.", {}
+    if kind == "partial":
+        first = dict(list(scores.items())[:5])
+        return kind, json.dumps(first), first
+    return kind, '{"score": "4"}', {}
+
+
+@dataclass
+class JudgeServer(FakeServer):
+    """A judge model: answers tidy JSON, fenced JSON, prose, refusals, partial and single-score JSON."""
+
+    requests: dict[tuple[str, object], int] = field(default_factory=dict)
+
+    async def _answer(self, request: web.Request, body: Any, fault: Fault | None) -> web.StreamResponse:
+        key = (body["prompt"], body.get("seed"))
+        self.requests[key] = self.requests.get(key, 0) + 1
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        _, text, _ = judge_answer(*key)
+        return web.json_response(_completion(text, body.get("stop") or [], body["prompt"]))
