@@ -1,0 +1,81 @@
+"""``spec-tod finetune --eval-every N``: the settings of evaluation during training (:mod:`spec_tod.bench.training_eval`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spec_tod.bench.training_eval import PLUGIN, DevEvalSettings, write_settings
+from spec_tod.errors import SpecTodError
+from spec_tod.train.axolotl_config import dataset_files, local_base_model
+from spec_tod.train.settings import TrainSettings
+
+
+def with_dev_eval(
+    settings: TrainSettings,
+    backend: str,
+    every: int,
+    dialogues: int,
+    mode: str | None,
+    data_dir: Path,
+    max_context_tokens: int | None,
+) -> tuple[TrainSettings, DevEvalSettings]:
+    """``settings`` with the plugin added, and what the callback will run; plain errors for what cannot work."""
+    if backend != "local":
+        raise SpecTodError(
+            "--eval-every runs inside the training process and needs spec-tod there: use --backend local "
+            "(axolotl's image has no spec-tod)"
+        )
+    if settings.distributed.strategy in ("deepspeed_zero3", "fsdp"):
+        raise SpecTodError(
+            f"--eval-every generates with the whole model on the main process; {settings.distributed.strategy} "
+            "shards the weights: evaluate the saved checkpoints with `spec-tod bench` instead"
+        )
+    chosen = mode or _mode_of(settings)
+    if max_context_tokens is not None and chosen != "response":
+        raise SpecTodError("--eval-max-context-tokens applies to the response task only")
+    evaluation = DevEvalSettings(
+        every=every,
+        dialogues=dialogues,
+        mode=chosen,  # type: ignore[arg-type]
+        data_dir=str(Path(data_dir).resolve()),
+        template=None if chosen == "response" else _template(settings),
+        max_context_tokens=max_context_tokens,
+    )
+    plugins = list(settings.axolotl.get("plugins") or [])
+    if PLUGIN not in plugins:
+        plugins.append(PLUGIN)
+    return settings.model_copy(update={"axolotl": {**settings.axolotl, "plugins": plugins}}), evaluation
+
+
+def save_dev_eval(settings: TrainSettings, evaluation: DevEvalSettings) -> Path:
+    return write_settings(settings.output_dir, evaluation)
+
+
+def _mode_of(settings: TrainSettings) -> str:
+    """response for input_output records, dst when every file is DST data, else e2e."""
+    import json
+
+    files = [file for source in settings.data for file in dataset_files(source)]
+    firsts = []
+    for file in files:
+        with file.open(encoding="utf-8") as handle:
+            firsts.append(json.loads(handle.readline()))
+    if any("segments" in record for record in firsts):
+        return "response"
+    if files and all("-dst" in file.name for file in files):
+        return "dst"
+    return "e2e"
+
+
+def _template(settings: TrainSettings) -> str:
+    """The base model folder when it has a chat template (axolotl trains with it), else llama3 (axolotl's fallback)."""
+    from spec_tod.bench.chat_template import load_chat_template
+
+    base = local_base_model(settings)
+    if base is not None:
+        try:
+            load_chat_template(base)
+            return str(base)
+        except SpecTodError:
+            pass
+    return "llama3"
