@@ -1,7 +1,8 @@
 """Evaluation during training: a short bench on the dev split against the weights being trained.
 
 ``spec-tod finetune --eval-every N --eval-dialogues K`` writes :class:`DevEvalSettings` into the
-run folder and adds the plugin of :mod:`spec_tod.bench.training_eval_plugin` to axolotl's ``plugins``. axolotl loads the plugin in
+run folder and adds the plugin of :mod:`spec_tod.bench.training_eval_plugin` to axolotl's
+``plugins``. axolotl loads the plugin in
 the training process; its callback, every N optimizer steps (and at the last step), on the main
 process:
 
@@ -148,7 +149,9 @@ class LiveModelServer:
             options |= {"stop_strings": stop, "tokenizer": self.tokenizer}
         with self._lock, torch.no_grad():
             output = self.model.generate(
-                input_ids=ids.to(self.model.device), attention_mask=torch.ones_like(ids).to(self.model.device), **options
+                input_ids=ids.to(self.model.device),
+                attention_mask=torch.ones_like(ids).to(self.model.device),
+                **options,
             )
         new = output[0][ids.shape[1] :]
         text = self.tokenizer.decode(new, skip_special_tokens=True)
@@ -222,6 +225,13 @@ def evaluate_now(settings: DevEvalSettings, run_root: Path, step: int, model: An
     line = score_line(step, report, time.monotonic() - started)
     with (eval_folder(run_root) / SCORES_FILE).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(line) + "\n")
-    shown = ", ".join(f"{key.removeprefix('dev/')} {value:.2f}" for key, value in line.items() if key.startswith("dev/") and isinstance(value, float))
-    print(f"[spec-tod dev eval] step {step}: {shown} ({settings.dialogues} dev dialogues, {line['seconds']} s)", flush=True)
+    shown = ", ".join(
+        f"{key.removeprefix('dev/')} {value:.2f}"
+        for key, value in line.items()
+        if key.startswith("dev/") and isinstance(value, float)
+    )
+    print(
+        f"[spec-tod dev eval] step {step}: {shown} ({settings.dialogues} dev dialogues, {line['seconds']} s)",
+        flush=True,
+    )
     return line

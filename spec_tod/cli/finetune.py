@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
@@ -108,8 +109,12 @@ def finetune_command(
         from spec_tod.cli.finetune_eval import save_dev_eval
 
         save_dev_eval(settings, evaluation)
+    from spec_tod.cli.finetune_eval import eval_log_size, report_throughput
+
+    offset = eval_log_size(settings.output_dir)
     _run(launch, chosen, gpu_list, dry_run, "training",
-         next_step=f"spec-tod merge {settings.output_dir}" if settings.adapter else f"spec-tod serve {settings.output_dir}")
+         next_step=f"spec-tod merge {settings.output_dir}" if settings.adapter else f"spec-tod serve {settings.output_dir}",
+         figures=lambda: report_throughput(settings.output_dir, launch.log_file, offset))
 
 
 def merge_command(
@@ -158,7 +163,10 @@ def _gpus(option: str | None) -> list[str] | None:
     return ids
 
 
-def _run(launch: Launch, backend: Backend, gpus: list[str] | None, dry_run: bool, what: str, next_step: str) -> None:
+def _run(
+    launch: Launch, backend: Backend, gpus: list[str] | None, dry_run: bool, what: str, next_step: str,
+    figures: Callable[[], list[tuple[str, str]]] | None = None,
+) -> None:
     console = Console(stderr=True)
     if not launch.schema_checked:
         console.print("[yellow]axolotl is not installed here: the configuration is checked by axolotl when it starts.[/]")
@@ -180,5 +188,7 @@ def _run(launch: Launch, backend: Backend, gpus: list[str] | None, dry_run: bool
     table.add_row("log", str(launch.log_file))
     table.add_row("axolotl config", str(launch.config_file))
     table.add_row("time", f"{time.monotonic() - started:.0f} s")
+    for name, value in figures() if figures is not None else []:
+        table.add_row(name, value)
     table.add_row("next", next_step)
     console.print(table)

@@ -1,4 +1,4 @@
-"""``spec-tod finetune --eval-every N``: the settings of evaluation during training (:mod:`spec_tod.bench.training_eval`)."""
+"""``spec-tod finetune``: evaluation during training (:mod:`spec_tod.bench.training_eval`) and training throughput."""
 
 from __future__ import annotations
 
@@ -79,3 +79,44 @@ def _template(settings: TrainSettings) -> str:
         except SpecTodError:
             pass
     return "llama3"
+
+
+def eval_log_size(run_root: Path) -> int:
+    """The size of the dev scores file before a training starts (what it appends is this training's)."""
+    from spec_tod.bench.training_eval import SCORES_FILE, eval_folder
+
+    path = eval_folder(run_root) / SCORES_FILE
+    return path.stat().st_size if path.is_file() else 0
+
+
+def report_throughput(run_root: Path, log_file: Path, eval_offset: int) -> list[tuple[str, str]]:
+    """Write ``<run>/throughput.json`` from the training log; the rows for the finished table."""
+    import json
+
+    from spec_tod.bench.training_eval import SCORES_FILE, eval_folder
+    from spec_tod.fileio import write_json
+    from spec_tod.train.throughput import train_throughput
+
+    scores = eval_folder(run_root) / SCORES_FILE
+    paused = 0.0
+    if scores.is_file():
+        with scores.open("rb") as handle:
+            handle.seek(eval_offset)
+            paused = sum(
+                json.loads(line)["seconds"] for line in handle.read().decode("utf-8").splitlines() if line.strip()
+            )
+    figures = train_throughput(log_file.read_text(encoding="utf-8", errors="replace"), paused)
+    if figures is None:
+        return []
+    write_json(run_root / "throughput.json", figures.to_json())
+    rows = [
+        ("training time", f"{figures.runtime_s - figures.paused_s:.1f} s (+ {figures.paused_s:.1f} s dev evaluation)")
+    ]
+    if figures.steps_per_s is not None:
+        rows.append(("steps/s (it/s)", f"{figures.steps_per_s:.3f} ({figures.steps} steps)"))
+    if figures.samples_per_s is not None:
+        rows.append(("samples/s", f"{figures.samples_per_s:.3f}"))
+    if figures.tokens_per_s is not None:
+        trainable = figures.trainable_tokens_per_s or 0.0
+        rows.append(("tokens/s (with labels)", f"{figures.tokens_per_s:.1f} ({trainable:.1f})"))
+    return rows

@@ -18,12 +18,18 @@ from tests.train.conftest import spec_tod
 @pytest.fixture(scope="module")
 def response_data(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     out = tmp_path_factory.mktemp("response-data")
-    build_response_data(ResponseBuildOptions(dataset="multiwoz21", data_dir=data_dir, split="dev", out=out, fraction=0.01, seed=1))
+    build_response_data(
+        ResponseBuildOptions(dataset="multiwoz21", data_dir=data_dir, split="dev", out=out, fraction=0.01, seed=1)
+    )
     return out
 
 
-def test_evaluation_during_training_is_refused_where_it_cannot_run(response_data: Path, tmp_path: Path, data_dir: Path) -> None:
-    settings = TrainSettings(base_model="org/model", data=[{"path": response_data}], output_dir=tmp_path / "run")
+def test_evaluation_during_training_is_refused_where_it_cannot_run(
+    response_data: Path, tmp_path: Path, data_dir: Path
+) -> None:
+    settings = TrainSettings.model_validate(
+        {"base_model": "org/model", "data": [{"path": response_data}], "output_dir": tmp_path / "run"}
+    )
     with pytest.raises(SpecTodError, match="--backend local"):
         with_dev_eval(settings, "docker", 2, 2, None, data_dir, None)
     fsdp = settings.model_copy(update={"distributed": settings.distributed.model_copy(update={"strategy": "fsdp"})})
@@ -40,9 +46,25 @@ def test_cpu_training_writes_dev_scores_at_each_evaluation_step(
 ) -> None:
     run = tmp_path / "run"
     done = spec_tod(
-        "finetune", "--profile", "cpu", "--base-model", str(tiny_model_dir), "--data", str(response_data),
-        "--output-dir", str(run), "--backend", "local", "--max-steps", "4",
-        "--eval-every", "2", "--eval-dialogues", "2", "--eval-data-dir", str(data_dir),
+        "finetune",
+        "--profile",
+        "cpu",
+        "--base-model",
+        str(tiny_model_dir),
+        "--data",
+        str(response_data),
+        "--output-dir",
+        str(run),
+        "--backend",
+        "local",
+        "--max-steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--eval-dialogues",
+        "2",
+        "--eval-data-dir",
+        str(data_dir),
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert read_settings(run).mode == "response"
@@ -57,3 +79,7 @@ def test_cpu_training_writes_dev_scores_at_each_evaluation_step(
     state = json.loads((run / "checkpoint-4" / "trainer_state.json").read_text())
     logged = [entry for entry in state["log_history"] if "dev/bleu" in entry]
     assert [entry["step"] for entry in logged] == [2, 4] and any("loss" in entry for entry in state["log_history"])
+    # Training throughput, without the time the evaluations paused it.
+    throughput = json.loads((run / "throughput.json").read_text())
+    assert throughput["steps"] == 4 and throughput["paused_s"] == pytest.approx(sum(line["seconds"] for line in lines))
+    assert throughput["tokens_per_s"] > 0 and "steps/s (it/s)" in done.stderr
