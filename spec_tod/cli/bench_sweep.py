@@ -14,7 +14,7 @@ def sweep(
     grid: Path = typer.Option(
         ...,
         "--grid",
-        help="YAML with bench: (options every point shares), grid: (key: [values]) and/or points: [{...}].",
+        help="YAML with bench: (options every point shares), grid: (each key a list of values) and/or points: (a list of mappings).",
     ),
     out: Path = typer.Option(
         ..., "--out", help="Sweep folder: runs/<point>/ (each a bench run), sweep.csv, sweep.md, plots/."
