@@ -319,6 +319,8 @@ class Variation:
     identical: bool
     spread: dict[str, tuple[float, float, float]]
     """metric -> (mean, standard deviation, max - min)."""
+    sampled: bool = False
+    """The runs sample (temperature above 0)."""
 
 
 def variations(runs: list[PointRun]) -> list[Variation]:
@@ -338,7 +340,9 @@ def variations(runs: list[PointRun]) -> list[Variation]:
             numbers = [value for value in values if isinstance(value, (int, float))]
             if len(numbers) >= 2:
                 spread[metric] = (statistics.mean(numbers), statistics.stdev(numbers), max(numbers) - min(numbers))
-        found.append(Variation(name, len(members), len(digests) == 1 and None not in digests, spread))
+        temperature = (((members[0].report or {}).get("config") or {}).get("response") or {}).get("temperature") or 0
+        identical = len(digests) == 1 and None not in digests
+        found.append(Variation(name, len(members), identical, spread, sampled=temperature > 0))
     return found
 
 
@@ -380,6 +384,13 @@ def render_tables(result: SweepResult) -> tuple[str, str]:
                 for group in found
             ],
         )
+        if any(group.sampled and group.identical for group in found):
+            lines += [
+                "",
+                "Sampled runs with different seeds gave identical predictions: the server may decode greedily "
+                "whatever the temperature (transformers serve does when the model's generation_config has "
+                "do_sample false).",
+            ]
     return buffer.getvalue(), "\n".join(lines) + "\n"
 
 

@@ -86,12 +86,18 @@ def sampled_text(prompt: str, body: dict[str, Any]) -> str:
 
 @dataclass
 class SamplingServer(FakeServer):
+    """``honour_temperature=False`` decodes greedily whatever is asked (as transformers serve does for a model
+    whose generation_config has ``do_sample: false``)."""
+
+    honour_temperature: bool = True
+
     async def _answer(self, request: web.Request, body: Any, fault: Fault | None) -> web.StreamResponse:
         unexpected = sorted(set(body) - OPENAI_KEYS)
         if unexpected:
             return web.json_response({"detail": f"Unexpected fields in the request: {unexpected}"}, status=422)
         prompt = body["prompt"]
-        return web.json_response(_completion(sampled_text(prompt, body), body.get("stop") or [], prompt))
+        asked = body if self.honour_temperature else {**body, "temperature": 0}
+        return web.json_response(_completion(sampled_text(prompt, asked), body.get("stop") or [], prompt))
 
 
 JUDGE_KINDS = ("tidy", "fenced", "prose", "refusal", "partial", "single")
