@@ -8,7 +8,8 @@ process:
 
 1. serves the model *in memory* (LoRA adapter included, no checkpoint written or merged) on
    127.0.0.1 through :class:`LiveModelServer`, an OpenAI-style ``/v1/completions`` that tokenizes
-   the raw prompt without adding special tokens, as training tokenized the records;
+   the raw prompt with special tokens, as vLLM, TGI and ``transformers serve`` do (so the bench
+   prompt's BOS handling is the one a real server gets);
 2. runs an ordinary bench run (:func:`spec_tod.bench.runner.run_bench`, or the response task's
    loop) on the first K dialogues of the **dev** split, greedy, into ``<run>/dev-eval/step-<N>``;
 3. logs the standardized scores beside the loss: a line on the terminal (and so in ``train.log``),
@@ -53,8 +54,11 @@ class DevEvalSettings(BaseModel):
     mode: Literal["e2e", "dst", "response"]
     dataset: str = "multiwoz21"
     data_dir: str
-    template: str | None
-    """A chat template name or model folder (e2e and dst)."""
+    model_dir: str | None = None
+    """The base model folder (e2e and dst): its chat template renders the prompts, its tokenizer says whether the
+    server adds a BOS."""
+    template: str | None = None
+    """A named chat template when there is no local base model folder."""
     dst_max_new_tokens: int = 128
     response_max_new_tokens: int = 192
     max_context_tokens: int | None = None
@@ -134,7 +138,7 @@ class LiveModelServer:
         prompt = str(body["prompt"])
         stop = [s for s in body.get("stop") or [] if s]
         temperature = float(body.get("temperature") or 0.0)
-        ids = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"]
         options: dict[str, Any] = {
             "max_new_tokens": int(body.get("max_tokens", 128)),
             "do_sample": temperature > 0,
@@ -182,6 +186,7 @@ def dev_bench(settings: DevEvalSettings, url: str, run_dir: Path) -> dict[str, A
         dataset=settings.dataset,
         split=SPLIT,
         mode=settings.mode,
+        model_dir=Path(settings.model_dir) if settings.model_dir else None,
         template=settings.template,
         concurrency=1,
         limit_dialogues=settings.dialogues,

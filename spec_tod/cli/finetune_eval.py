@@ -38,7 +38,7 @@ def with_dev_eval(
         dialogues=dialogues,
         mode=chosen,  # type: ignore[arg-type]
         data_dir=str(Path(data_dir).resolve()),
-        template=None if chosen == "response" else _template(settings),
+        **({} if chosen == "response" else _template(settings)),
         max_context_tokens=max_context_tokens,
     )
     plugins = list(settings.axolotl.get("plugins") or [])
@@ -67,18 +67,18 @@ def _mode_of(settings: TrainSettings) -> str:
     return "e2e"
 
 
-def _template(settings: TrainSettings) -> str:
+def _template(settings: TrainSettings) -> dict[str, str]:
     """The base model folder when it has a chat template (axolotl trains with it), else llama3 (axolotl's fallback)."""
-    from spec_tod.bench.chat_template import load_chat_template
+    from spec_tod.chat.template import load_chat_template
 
     base = local_base_model(settings)
     if base is not None:
         try:
             load_chat_template(base)
-            return str(base)
+            return {"model_dir": str(base)}
         except SpecTodError:
             pass
-    return "llama3"
+    return {"template": "llama3"}
 
 
 def eval_log_size(run_root: Path) -> int:

@@ -26,6 +26,12 @@ Layout (from the lab's ``qlora.py``, keya-dialog/jsalt-dialogue-lab: ``USR_PREFI
 Records are axolotl ``input_output`` rows: ``{"id": ..., "segments": [{"label": bool, "text": ...}]}``;
 axolotl tokenizes each segment on its own without special tokens and trains on the labelled ones
 (the responses). A per-turn prompt is therefore tokenized alone both in training and at inference.
+
+**BOS.** Servers tokenize a raw prompt with special tokens, so a tokenizer that adds a BOS (Llama 3's)
+puts one before the prompt; axolotl adds none to ``input_output`` rows. Built with the model's
+tokenizer (``--tokenizer``), records therefore start with that BOS token's text, which axolotl's
+tokenizer reads as the token itself; the bench prompt never holds it. Without a tokenizer the
+records have no BOS, right for tokenizers that add none.
 """
 
 from __future__ import annotations
@@ -120,21 +126,21 @@ def read_response(generated: str) -> str:
     return one_line(generated.split(END_OF_TURN, 1)[0])
 
 
-def turn_records(dialogue: Dialogue, budget: ContextBudget = ContextBudget()) -> list[ResponseRecord]:
-    """One record per system turn: the prompt (not trained on) and the delexicalised response."""
+def turn_records(dialogue: Dialogue, budget: ContextBudget = ContextBudget(), bos: str = "") -> list[ResponseRecord]:
+    """One record per system turn: ``bos`` + the prompt (not trained on), and the delexicalised response."""
     records = []
     for index, turn in enumerate(dialogue.turns):
         prompt, truncated = _prompt(dialogue, index, budget)
-        segments = ((False, prompt), (True, bot_target(turn.system_delex)))
+        segments = ((False, bos + prompt), (True, bot_target(turn.system_delex)))
         records.append(ResponseRecord(f"{dialogue.id}/{index}", segments, truncated))
     return records
 
 
-def dialogue_record(dialogue: Dialogue) -> ResponseRecord:
+def dialogue_record(dialogue: Dialogue, bos: str = "") -> ResponseRecord:
     """The whole dialogue as one record, trained on every response (the lab's ``multi_woz_v22_dialogs``)."""
     segments: list[tuple[bool, str]] = []
-    for turn in dialogue.turns:
-        segments.append((False, user_line(turn.user) + BOT_PREFIX))
+    for index, turn in enumerate(dialogue.turns):
+        segments.append((False, (bos if index == 0 else "") + user_line(turn.user) + BOT_PREFIX))
         segments.append((True, bot_target(turn.system_delex)))
     return ResponseRecord(dialogue.id, tuple(segments))
 

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tokenizers import Tokenizer
+
 from spec_tod import __version__
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_schema, load_dialogues
 from spec_tod.errors import SpecTodError
 from spec_tod.tasks.build import BuildSummary, output_stem
-from spec_tod.tasks.length import TokenCounter
+from spec_tod.tasks.length import TokenCounter, load_tokenizer
 from spec_tod.tasks.response import (
     RESPONSE_FORMATS,
     ContextBudget,
@@ -52,6 +54,7 @@ class ResponseBuildOptions:
     max_tokens: int | None = None
     """Drop records longer than this (prompt and target together)."""
     tokenizer: Path | None = None
+    """Counts tokens, and decides the BOS the records start with (:func:`added_bos`)."""
     command: tuple[str, ...] = ()
 
 
@@ -60,6 +63,20 @@ class ResponseBuildSummary:
     summary: BuildSummary
     truncated: int
     """Per-turn records whose history was truncated."""
+
+
+def added_bos(tokenizer_dir: Path) -> str:
+    """The text of the tokens a tokenizer puts before a text when it adds special tokens (its BOS), else ``""``."""
+    tokenizer = load_tokenizer(tokenizer_dir)
+    if isinstance(tokenizer, Tokenizer):
+        plain, special = tokenizer.encode("a", add_special_tokens=False).ids, tokenizer.encode("a").ids
+    else:
+        plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+        special = tokenizer("a", add_special_tokens=True)["input_ids"]
+    extra = len(special) - len(plain)
+    if extra <= 0 or special[extra:] != plain:
+        return ""
+    return tokenizer.decode(special[:extra], skip_special_tokens=False)
 
 
 def response_stem(dataset: str, split: str, response_format: str) -> str:
@@ -111,12 +128,13 @@ def build_response_data(options: ResponseBuildOptions, *, loaded: LoadResult | N
     )
     chosen = sample_fraction(loaded.dialogues, options.fraction, random.Random(options.seed))
     budget = ContextBudget(options.max_context_tokens, counter.count_texts if counter else None)
+    bos = added_bos(options.tokenizer) if options.tokenizer is not None else ""
     records: list[ResponseRecord] = []
     for dialogue in chosen:
         if options.response_format == "turns":
-            records += turn_records(dialogue, budget)
+            records += turn_records(dialogue, budget, bos)
         else:
-            records.append(dialogue_record(dialogue))
+            records.append(dialogue_record(dialogue, bos))
     dropped = 0
     if options.max_tokens is not None and counter is not None:
         lengths = counter.count_texts(["".join(text for _, text in record.segments) for record in records])

@@ -37,7 +37,7 @@ def test_evaluation_during_training_is_refused_where_it_cannot_run(
         with_dev_eval(fsdp, "local", 2, 2, None, data_dir, None)
     planned, evaluation = with_dev_eval(settings, "local", 2, 3, None, data_dir, None)
     assert planned.axolotl["plugins"] == [PLUGIN]
-    assert (evaluation.mode, evaluation.every, evaluation.dialogues, evaluation.template) == ("response", 2, 3, None)
+    assert (evaluation.mode, evaluation.every, evaluation.dialogues, evaluation.model_dir) == ("response", 2, 3, None)
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from spec_tod.tasks.response import (
     response_prompt,
     turn_records,
 )
-from spec_tod.tasks.response_data import ResponseBuildOptions, build_response_data
+from spec_tod.tasks.response_data import ResponseBuildOptions, added_bos, build_response_data
 
 FIRST_TEST_RECORD = (
     '{"id": "SNG0073/0", "segments": [{"label": false, "text": "user> I would like a taxi from Saint John \'s '
@@ -89,3 +89,20 @@ def test_build_data_writes_the_records_and_the_manifest(
         loaded=mwz21_test_split,
     )
     assert whole.summary.counts.records_written == 1000
+
+
+def test_records_start_with_the_bos_a_server_would_add(
+    dialogue_by_id, tmp_path: Path, word_tokenizer_dir: Path
+) -> None:
+    from tokenizers import Tokenizer, processors
+
+    tokenizer = Tokenizer.from_file(str(word_tokenizer_dir / "tokenizer.json"))
+    tokenizer.add_special_tokens(["<s>"])
+    tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 6)])
+    (tmp_path / "bos").mkdir()
+    tokenizer.save(str(tmp_path / "bos" / "tokenizer.json"))
+    assert (added_bos(tmp_path / "bos"), added_bos(word_tokenizer_dir)) == ("<s>", "")
+    dialogue = dialogue_by_id("SNG0073")
+    first = turn_records(dialogue, bos="<s>")[1].segments[0][1]
+    assert first == "<s>" + response_prompt(dialogue, 1)
+    assert dialogue_record(dialogue, bos="<s>").segments[0][1].startswith("<s>user> I would like a taxi")
