@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
-from spec_tod.bench.config import CallSettings, RunConfig, dialogues_fingerprint, open_run_dir, text_fingerprint
+from spec_tod.bench.config import RunConfig, dialogues_fingerprint, open_run_dir, text_fingerprint
 from spec_tod.bench.loops import NO_DOMAIN
 from spec_tod.bench.outputs import RunOutputs, finalize, missing_turns
-from spec_tod.bench.runner import DEFAULT_CONCURRENCY, BenchOptions, Inputs, Progress, load_inputs
+from spec_tod.bench.runner import DEFAULT_CONCURRENCY, BenchOptions, Inputs, Progress, _params, load_inputs
 from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
 from spec_tod.bench.store import CallRecord, ShardWriter, TurnRecord, load_records, shard_path
 from spec_tod.data.dialogue import Dialogue
@@ -55,18 +55,6 @@ class ResponseLayout:
             return LAYOUT_NAME
         counted = "tokenizer" if self.tokenizer is not None else "estimated tokens"
         return f"{LAYOUT_NAME}, context <= {self.max_context_tokens} ({counted})"
-
-
-def _params(settings: CallSettings, seed: int) -> GenerationParams:
-    return GenerationParams(
-        max_new_tokens=settings.max_new_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        top_k=settings.top_k,
-        stop=STOP,
-        seed=None if settings.temperature <= 0 else seed,
-        repetition_penalty=settings.repetition_penalty,
-    )
 
 
 def response_config(options: BenchOptions, inputs: Inputs, layout: ResponseLayout) -> RunConfig:
@@ -142,7 +130,7 @@ async def _run(
     if concurrency is None:
         async with client(1) as probe:
             concurrency = await probe.advertised_concurrency() or DEFAULT_CONCURRENCY
-    params = _params(config.response, config.seed)
+    params = _params(config.response, STOP, config.seed)
     done_count = 0
     progress: list[Progress] = []
     async with client(concurrency) as http:
