@@ -14,7 +14,8 @@ def sweep(
     grid: Path = typer.Option(
         ...,
         "--grid",
-        help="YAML with bench: (options every point shares), grid: (each key a list of values) and/or points: (a list of mappings).",
+        help="YAML with bench: (options every point shares), grid: (each key a list of values) "
+        "and/or points: (a list of mappings).",
     ),
     out: Path = typer.Option(
         ..., "--out", help="Sweep folder: runs/<point>/ (each a bench run), sweep.csv, sweep.md, plots/."

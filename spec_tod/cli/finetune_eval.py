@@ -33,12 +33,14 @@ def with_dev_eval(
     chosen = mode or _mode_of(settings)
     if max_context_tokens is not None and chosen != "response":
         raise SpecTodError("--eval-max-context-tokens applies to the response task only")
+    model_dir, template = _template(settings) if chosen != "response" else (None, None)
     evaluation = DevEvalSettings(
+        model_dir=model_dir,
+        template=template,
         every=every,
         dialogues=dialogues,
         mode=chosen,  # type: ignore[arg-type]
         data_dir=str(Path(data_dir).resolve()),
-        **({} if chosen == "response" else _template(settings)),
         max_context_tokens=max_context_tokens,
     )
     plugins = list(settings.axolotl.get("plugins") or [])
@@ -67,7 +69,7 @@ def _mode_of(settings: TrainSettings) -> str:
     return "e2e"
 
 
-def _template(settings: TrainSettings) -> dict[str, str]:
+def _template(settings: TrainSettings) -> tuple[str | None, str | None]:
     """The base model folder when it has a chat template (axolotl trains with it), else llama3 (axolotl's fallback)."""
     from spec_tod.chat.template import load_chat_template
 
@@ -75,10 +77,10 @@ def _template(settings: TrainSettings) -> dict[str, str]:
     if base is not None:
         try:
             load_chat_template(base)
-            return {"model_dir": str(base)}
+            return str(base), None
         except SpecTodError:
             pass
-    return {"template": "llama3"}
+    return None, "llama3"
 
 
 def eval_log_size(run_root: Path) -> int:

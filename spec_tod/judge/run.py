@@ -34,10 +34,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from spec_tod.chat.template import load_chat_template
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
 from spec_tod.bench.config import read_config, text_fingerprint
 from spec_tod.bench.runner import load_inputs
+from spec_tod.chat.template import load_chat_template
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json, write_text
