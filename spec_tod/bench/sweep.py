@@ -321,6 +321,8 @@ class Variation:
     """metric -> (mean, standard deviation, max - min)."""
     sampled: bool = False
     """The runs sample (temperature above 0)."""
+    seeds: int = 1
+    """Distinct seeds among the runs (1: repeats of one seed)."""
 
 
 def variations(runs: list[PointRun]) -> list[Variation]:
@@ -342,7 +344,8 @@ def variations(runs: list[PointRun]) -> list[Variation]:
                 spread[metric] = (statistics.mean(numbers), statistics.stdev(numbers), max(numbers) - min(numbers))
         temperature = (((members[0].report or {}).get("config") or {}).get("response") or {}).get("temperature") or 0
         identical = len(digests) == 1 and None not in digests
-        found.append(Variation(name, len(members), identical, spread, sampled=temperature > 0))
+        seeds = len({((run.report or {}).get("config") or {}).get("seed") for run in members})
+        found.append(Variation(name, len(members), identical, spread, sampled=temperature > 0, seeds=seeds))
     return found
 
 
@@ -372,11 +375,19 @@ def render_tables(result: SweepResult) -> tuple[str, str]:
     if found:
         lines += ["", "## Variation across seeds and repeats", ""]
         lines += markdown_table(
-            ["runs of", "runs", "predictions identical", "BLEU mean ± sd (range)", "Combined mean ± sd (range)"],
+            [
+                "runs of",
+                "runs",
+                "seeds",
+                "predictions identical",
+                "BLEU mean ± sd (range)",
+                "Combined mean ± sd (range)",
+            ],
             [
                 [
                     group.group,
                     str(group.runs),
+                    str(group.seeds),
                     "yes" if group.identical else "no",
                     _spread(group.spread.get("bleu")),
                     _spread(group.spread.get("combined")),
@@ -384,7 +395,7 @@ def render_tables(result: SweepResult) -> tuple[str, str]:
                 for group in found
             ],
         )
-        if any(group.sampled and group.identical for group in found):
+        if any(group.sampled and group.identical and group.seeds > 1 for group in found):
             lines += [
                 "",
                 "Sampled runs with different seeds gave identical predictions: the server may decode greedily "

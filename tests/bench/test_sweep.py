@@ -60,8 +60,8 @@ def test_a_2x2_grid_gives_four_runs_one_table_and_the_seed_variation(tmp_path: P
     assert all(float(row["bleu"]) >= 0 and float(row["requests_per_s"]) > 0 and row["jga"] == "" for row in rows)
     markdown = (tmp_path / "sweep" / "sweep.md").read_text()
     # Greedy decoding ignores the seed; sampling with two seeds gives two different runs, and the spread is shown.
-    assert "| temperature=0.0 | 2 | yes |" in markdown
-    assert "| temperature=0.7 | 2 | no |" in markdown
+    assert "| temperature=0.0 | 2 | 2 | yes |" in markdown
+    assert "| temperature=0.7 | 2 | 2 | no |" in markdown
     assert "may decode greedily" not in markdown
     assert {path.name for path in (tmp_path / "sweep" / "plots").iterdir()} == {
         "scores_vs_temperature.png",
@@ -83,7 +83,7 @@ def test_greedy_twice_is_identical_and_the_table_says_so(tmp_path: Path, data_di
     assert (runs / "temperature=0.0~r1" / "predictions.json").read_bytes() == (
         runs / "temperature=0.0~r2" / "predictions.json"
     ).read_bytes()
-    assert "| temperature=0.0 | 2 | yes | " in (tmp_path / "sweep" / "sweep.md").read_text()
+    assert "| temperature=0.0 | 2 | 1 | yes | " in (tmp_path / "sweep" / "sweep.md").read_text()
 
 
 def test_a_server_that_ignores_the_temperature_is_pointed_out(tmp_path: Path, data_dir: Path) -> None:
@@ -91,7 +91,7 @@ def test_a_server_that_ignores_the_temperature_is_pointed_out(tmp_path: Path, da
         grid = _grid(tmp_path / "grid.yaml", server.url, {"temperature": [0.7], "seed": [1, 2]})
         _sweep(grid, tmp_path / "sweep", data_dir)
     markdown = (tmp_path / "sweep" / "sweep.md").read_text()
-    assert "| temperature=0.7 | 2 | yes |" in markdown and "the server may decode greedily" in markdown
+    assert "| temperature=0.7 | 2 | 2 | yes |" in markdown and "the server may decode greedily" in markdown
 
 
 @pytest.mark.parametrize(
