@@ -81,6 +81,7 @@ def axolotl_config(
     run = RunFolder(settings.output_dir)
     base = local_base_model(settings)
     roles = training_roles(settings, base)
+    check_segments_bos(settings)
     cfg: dict[str, Any] = {
         "base_model": where(base) if base else settings.base_model,
         "model_type": "AutoModelForCausalLM",
@@ -183,6 +184,26 @@ def _dataset_entry(file: Path, source: DataSource, where: PathMap, roles: dict[s
 def _is_segments_file(path: Path) -> bool:
     with path.open(encoding="utf-8") as handle:
         return "segments" in json.loads(handle.readline())
+
+
+def check_segments_bos(settings: TrainSettings) -> None:
+    """Response-task records must start with the BOS the base tokenizer adds, as the server's prompts get it
+    (:mod:`spec_tod.tasks.response`); a plain error when they were built without ``--tokenizer``."""
+    from spec_tod.tasks.response_data import added_bos
+
+    base = local_base_model(settings)
+    files = [file for source in settings.data for file in dataset_files(source) if _is_segments_file(file)]
+    if base is None or not files:
+        return
+    bos = added_bos(base)
+    for file in files:
+        with file.open(encoding="utf-8") as handle:
+            first = json.loads(handle.readline())["segments"][0]["text"]
+        if bos and not first.startswith(bos):
+            raise SpecTodError(
+                f"{file}: record 1 does not start with {bos!r}, the BOS {base}'s tokenizer adds to every served "
+                f"prompt; rebuild it with `spec-tod build-data --task response --tokenizer {base}`"
+            )
 
 
 def _adapter_keys(settings: TrainSettings) -> dict[str, Any]:

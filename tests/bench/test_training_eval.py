@@ -11,15 +11,25 @@ from spec_tod.bench.training_eval import PLUGIN, read_settings
 from spec_tod.cli.finetune_eval import with_dev_eval
 from spec_tod.errors import SpecTodError
 from spec_tod.tasks.response_data import ResponseBuildOptions, build_response_data
+from spec_tod.train.axolotl_config import check_segments_bos
 from spec_tod.train.settings import TrainSettings
 from tests.train.conftest import spec_tod
 
 
 @pytest.fixture(scope="module")
-def response_data(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+def response_data(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, tiny_model_dir: Path) -> Path:
+    """Response records of 1 % of dev, starting with the BOS the tiny model's tokenizer adds (as a server does)."""
     out = tmp_path_factory.mktemp("response-data")
     build_response_data(
-        ResponseBuildOptions(dataset="multiwoz21", data_dir=data_dir, split="dev", out=out, fraction=0.01, seed=1)
+        ResponseBuildOptions(
+            dataset="multiwoz21",
+            data_dir=data_dir,
+            split="dev",
+            out=out,
+            fraction=0.01,
+            seed=1,
+            tokenizer=tiny_model_dir,
+        )
     )
     return out
 
@@ -36,6 +46,9 @@ def test_evaluation_during_training_is_refused_where_it_cannot_run(
     with pytest.raises(SpecTodError, match="shards the weights"):
         with_dev_eval(fsdp, "local", 2, 2, None, data_dir, None)
     planned, evaluation = with_dev_eval(settings, "local", 2, 3, None, data_dir, None)
+    assert json.loads((response_data / "multiwoz21-dev-response-turns.jsonl").read_text().splitlines()[0])["segments"][
+        0
+    ]["text"].startswith("<|begin_of_text|>user> ")
     assert planned.axolotl["plugins"] == [PLUGIN]
     assert (evaluation.mode, evaluation.every, evaluation.dialogues, evaluation.model_dir) == ("response", 2, 3, None)
 
@@ -83,3 +96,16 @@ def test_cpu_training_writes_dev_scores_at_each_evaluation_step(
     throughput = json.loads((run / "throughput.json").read_text())
     assert throughput["steps"] == 4 and throughput["paused_s"] == pytest.approx(sum(line["seconds"] for line in lines))
     assert throughput["tokens_per_s"] > 0 and "steps/s (it/s)" in done.stderr
+
+
+def test_response_records_without_the_tokenizers_bos_are_refused(
+    tiny_model_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    build_response_data(
+        ResponseBuildOptions(dataset="multiwoz21", data_dir=data_dir, split="dev", out=tmp_path, fraction=0.01, seed=1)
+    )
+    settings = TrainSettings.model_validate(
+        {"base_model": str(tiny_model_dir), "data": [{"path": tmp_path}], "output_dir": tmp_path / "run"}
+    )
+    with pytest.raises(SpecTodError, match="--tokenizer"):
+        check_segments_bos(settings)
