@@ -129,7 +129,8 @@ def build_data_command(
         typer.Option(
             min=1,
             help="--task response --response-format turns: drop the oldest exchanges of a prompt longer than this "
-            "(counted with --tokenizer, else estimated); the current user turn always stays. Bench with the same value.",
+            "(counted with --tokenizer, else estimated); the current user turn always stays. "
+            "Bench with the same value.",
         ),
     ] = None,
 ) -> None:
@@ -195,7 +196,9 @@ def _build_response(args: dict, command: list[str], data_dir: Path) -> None:
     from spec_tod.tasks.response_data import ResponseBuildOptions, build_response_data
 
     if args["layout"] != "sharegpt" or args["hf_dataset"] or args["max_per_domain"] is not None:
-        raise SpecTodError("--task response writes axolotl input_output rows only: drop --format, --hf-dataset and --max-per-domain")
+        raise SpecTodError(
+            "--task response writes axolotl input_output rows only: drop --format, --hf-dataset and --max-per-domain"
+        )
     if args["label"] is not None or args["push_to_hub"] is not None:
         raise SpecTodError("--task response does not take --label or --push-to-hub yet: upload the .jsonl and manifest yourself")
     at = command.index("--format")  # does not apply to this task
