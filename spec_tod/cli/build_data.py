@@ -200,7 +200,9 @@ def _build_response(args: dict, command: list[str], data_dir: Path) -> None:
             "--task response writes axolotl input_output rows only: drop --format, --hf-dataset and --max-per-domain"
         )
     if args["label"] is not None or args["push_to_hub"] is not None:
-        raise SpecTodError("--task response does not take --label or --push-to-hub yet: upload the .jsonl and manifest yourself")
+        raise SpecTodError(
+            "--task response does not take --label or --push-to-hub yet: upload the .jsonl and manifest yourself"
+        )
     at = command.index("--format")  # does not apply to this task
     command = [*command[:at], *command[at + 2 :], "--response-format", args["response_format"]]
     if args["max_context_tokens"] is not None:
