@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "score": "score",
     "synth": "synth",
     "du": "du",
+    "judge": "judge",
     "quickstart": "quickstart",
 }
 """Subcommand -> the module of ``spec_tod.cli`` whose ``register`` adds it, in the order of ``--help``."""

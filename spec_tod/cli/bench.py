@@ -53,7 +53,15 @@ def run(
     mode: str = typer.Option(
         "e2e", "--mode",
         help="e2e: state, database and response from the model's own history; dst: state only, gold history; "
-        "du: dialogue understanding of SGD exemplars (needs --index; docs/du.md).",
+        "du: dialogue understanding of SGD exemplars (needs --index; docs/du.md); "
+        "response: the plain 'user> / bot>' response task (build-data --task response), gold history, no template.",
+    ),
+    max_context_tokens: int | None = typer.Option(
+        None,
+        "--max-context-tokens",
+        min=1,
+        help="--mode response: the budget the training data was built with (build-data --max-context-tokens); "
+        "counted with --model-dir's tokenizer, else estimated.",
     ),
     shards: int = typer.Option(1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."),
     shard: int | None = typer.Option(
@@ -149,14 +157,19 @@ def run(
     from spec_tod.bench.runner import BenchOptions, run_bench
     from spec_tod.errors import SpecTodError
 
-    if mode not in ("e2e", "dst", "du"):
-        raise SpecTodError(f"--mode {mode!r}: expected e2e, dst or du")
+    if mode not in ("e2e", "dst", "du", "response"):
+        raise SpecTodError(f"--mode {mode!r}: expected e2e, dst, du or response")
+    if max_context_tokens is not None and mode != "response":
+        raise SpecTodError("--max-context-tokens applies to --mode response only")
     if protocol not in ("openai", "chat", "tgi"):
         raise SpecTodError(f"--protocol {protocol!r}: expected openai, chat or tgi")
+    if mode == "response" and protocol == "chat":
+        raise SpecTodError("--mode response sends plain 'user> / bot>' text: use --protocol openai or tgi, not chat")
     if arrival not in ("poisson", "constant"):
         raise SpecTodError(f"--arrival {arrival!r}: expected poisson or constant")
     chosen_percentiles = _percentiles(percentiles)
-    needs_template = protocol != "chat"  # chat endpoints render the prompts themselves
+    # chat endpoints render the prompts themselves; response prompts are plain text
+    needs_template = protocol != "chat" and mode != "response"
     if not endpoint or (needs_template and model_dir is None and template is None):
         endpoint, model_dir = _from_served(endpoint, model_dir, template, needs_template)
     if mode == "du":
@@ -204,7 +217,12 @@ def run(
     )
     console = Console(stderr=True)
     with _progress(console) as progress:
-        outputs = run_bench(options, on_start=progress)
+        if mode == "response":
+            from spec_tod.bench.response_run import ResponseLayout, run_response_bench
+
+            outputs = run_response_bench(options, ResponseLayout(max_context_tokens), on_start=progress)
+        else:
+            outputs = run_bench(options, on_start=progress)
     if outputs is None:
         console.print(
             f"[yellow]shard {shard} of {shards} is complete; turns of other shards are not in {run_dir} yet.[/] "
@@ -344,6 +362,9 @@ def api_key_from_env() -> str | None:
 
 
 def register(app: typer.Typer) -> None:
+    from spec_tod.cli.bench_sweep import sweep
+
+    bench_app.command("sweep")(sweep)
     app.add_typer(bench_app, name="bench")
 
 
