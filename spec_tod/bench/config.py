@@ -54,7 +54,7 @@ class RunConfig(BaseModel):
     version: int = CONFIG_VERSION
     dataset: str
     split: str
-    mode: Literal["e2e", "dst"]
+    mode: Literal["e2e", "dst", "response"]
     limit_dialogues: int | None = Field(default=None, gt=0)
     dialogue_count: int
     dialogues_sha256: str

@@ -31,6 +31,7 @@ which transformers 5 cannot install beside it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -51,6 +52,9 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     repetition_penalty: float | None = None
+    extra_body: Mapping[str, Any] | None = None
+    """Engine-specific fields merged into an OpenAI-style body (vLLM's ``guided_choice``); the caller decides
+    which server takes them."""
 
     @property
     def greedy(self) -> bool:
@@ -102,6 +106,8 @@ def _openai_body(body: dict[str, Any], params: GenerationParams, model: str | No
         body["top_k"] = params.top_k
     if params.repetition_penalty is not None:
         body["repetition_penalty"] = params.repetition_penalty
+    if params.extra_body:
+        body.update(params.extra_body)
     if stream:
         # include_usage: the last event then carries the token counts (OpenAI's API, vLLM, SGLang)
         body["stream"] = True

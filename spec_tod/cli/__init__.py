@@ -24,6 +24,8 @@ _COMMANDS: dict[str, str] = {
     "bench": "bench",
     "score": "score",
     "synth": "synth",
+    "du": "du",
+    "judge": "judge",
     "quickstart": "quickstart",
 }
 """Subcommand -> the module of ``spec_tod.cli`` whose ``register`` adds it, in the order of ``--help``."""

@@ -51,7 +51,17 @@ def run(
     ),
     split: str = typer.Option("test", "--split", help="train, dev or test."),
     mode: str = typer.Option(
-        "e2e", "--mode", help="e2e: state, database and response from the model's own history; dst: state only, gold history."
+        "e2e", "--mode",
+        help="e2e: state, database and response from the model's own history; dst: state only, gold history; "
+        "du: dialogue understanding of SGD exemplars (needs --index; docs/du.md); "
+        "response: the plain 'user> / bot>' response task (build-data --task response), gold history, no template.",
+    ),
+    max_context_tokens: int | None = typer.Option(
+        None,
+        "--max-context-tokens",
+        min=1,
+        help="--mode response: the budget the training data was built with (build-data --max-context-tokens); "
+        "counted with --model-dir's tokenizer, else estimated.",
     ),
     shards: int = typer.Option(1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."),
     shard: int | None = typer.Option(
@@ -125,22 +135,56 @@ def run(
         120.0, "--timeout", click_type=click.FloatRange(0.0, min_open=True), help="Seconds per request attempt."
     ),
     max_retries: int = typer.Option(5, "--max-retries", min=0, help="Retries of a request before its turn is recorded as failed."),
+    index: Path | None = typer.Option(
+        None, "--index", help="--mode du: the retrieval index folder (`spec-tod du index`)."
+    ),
+    du_intent: str = typer.Option(
+        "knn", "--du-intent", click_type=click.Choice(["knn", "binary", "rag"]),
+        help="--mode du: knn votes over exemplar and description pairs, one true/false prompt per skill, or one "
+        "multiple-choice prompt.",
+    ),
+    du_slots: str = typer.Option(
+        "one", "--du-slots", click_type=click.Choice(["one", "all", "none"]),
+        help="--mode du: slots one prompt each, all in one JSON prompt, or not asked.",
+    ),
+    constrained: str = typer.Option(
+        "none", "--constrained", click_type=click.Choice(["none", "vllm"]),
+        help="--mode du: constrain answers with vLLM's guided_choice / guided_json (vLLM servers only).",
+    ),
 ) -> None:
     """Run (or continue) a benchmark into --run-dir and print the summary."""
     from spec_tod.bench.config import CallSettings
     from spec_tod.bench.runner import BenchOptions, run_bench
     from spec_tod.errors import SpecTodError
 
-    if mode not in ("e2e", "dst"):
-        raise SpecTodError(f"--mode {mode!r}: expected e2e or dst")
+    if mode not in ("e2e", "dst", "du", "response"):
+        raise SpecTodError(f"--mode {mode!r}: expected e2e, dst, du or response")
+    if max_context_tokens is not None and mode != "response":
+        raise SpecTodError("--max-context-tokens applies to --mode response only")
     if protocol not in ("openai", "chat", "tgi"):
         raise SpecTodError(f"--protocol {protocol!r}: expected openai, chat or tgi")
+    if mode == "response" and protocol == "chat":
+        raise SpecTodError("--mode response sends plain 'user> / bot>' text: use --protocol openai or tgi, not chat")
     if arrival not in ("poisson", "constant"):
         raise SpecTodError(f"--arrival {arrival!r}: expected poisson or constant")
     chosen_percentiles = _percentiles(percentiles)
-    needs_template = protocol != "chat"  # chat endpoints render the prompts themselves
+    # chat endpoints render the prompts themselves; response prompts are plain text
+    needs_template = protocol != "chat" and mode != "response"
     if not endpoint or (needs_template and model_dir is None and template is None):
         endpoint, model_dir = _from_served(endpoint, model_dir, template, needs_template)
+    if mode == "du":
+        from spec_tod.cli.du import bench_du
+
+        if index is None:
+            raise SpecTodError("--mode du needs --index (an index folder from `spec-tod du index`)")
+        if protocol == "chat":
+            raise SpecTodError("--mode du sends rendered prompts: use --protocol openai or tgi")
+        return bench_du(
+            endpoints=list(endpoint), run_dir=run_dir, data_dir=data_dir or default_data_dir(), dataset=dataset,
+            split=split, index=index, model_dir=model_dir, template=template, served_model=served_model,
+            protocol=protocol, intent_mode=du_intent, slot_mode=du_slots, constrained=constrained,
+            limit=limit_dialogues, concurrency=concurrency or 16, timeout_s=timeout, max_retries=max_retries,
+        )
     sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p}
     options = BenchOptions(
         endpoints=list(endpoint),
@@ -173,7 +217,12 @@ def run(
     )
     console = Console(stderr=True)
     with _progress(console) as progress:
-        outputs = run_bench(options, on_start=progress)
+        if mode == "response":
+            from spec_tod.bench.response_run import ResponseLayout, run_response_bench
+
+            outputs = run_response_bench(options, ResponseLayout(max_context_tokens), on_start=progress)
+        else:
+            outputs = run_bench(options, on_start=progress)
     if outputs is None:
         console.print(
             f"[yellow]shard {shard} of {shards} is complete; turns of other shards are not in {run_dir} yet.[/] "
@@ -313,6 +362,9 @@ def api_key_from_env() -> str | None:
 
 
 def register(app: typer.Typer) -> None:
+    from spec_tod.cli.bench_sweep import sweep
+
+    bench_app.command("sweep")(sweep)
     app.add_typer(bench_app, name="bench")
 
 

@@ -11,9 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from spec_tod.du.instances import TASKS as DU_TASKS
+from spec_tod.errors import SpecTodError
 from spec_tod.settings import default_data_dir
 from spec_tod.tasks.build import BuildOptions, BuildSummary, build_all
 from spec_tod.tasks.records import TASKS
+from spec_tod.tasks.response import RESPONSE_FORMATS
 from spec_tod.tasks.writers import LAYOUTS
 
 DATASET_CHOICES = ("multiwoz21", "multiwoz22", "sgd")
@@ -54,7 +57,10 @@ def build_data_command(
         list[str],
         typer.Option(
             help="dst: function calls and lexicalised responses; e2e: function calls, database observations and "
-            "'Action: ...' + delexicalised responses (MultiWOZ only). Both: dst,e2e or a repeated --task.",
+            "'Action: ...' + delexicalised responses (MultiWOZ only). Both: dst,e2e or a repeated --task. "
+            "du-knn, du-rag, du-binary, du-slots-one, du-slots-all: dialogue-understanding prompts (SGD, with "
+            "--index; docs/du.md). response: plain 'user> ...' / 'bot> ...' text trained on the delexicalised "
+            "responses (MultiWOZ only; see --response-format).",
         ),
     ],
     out: Annotated[Path, typer.Option(help="Output folder; files are named <dataset>-<split>-<task>.*")],
@@ -115,6 +121,26 @@ def build_data_command(
             "created if missing. Token: $HF_TOKEN; another Hub: $HF_ENDPOINT; needs HF_HUB_OFFLINE unset or 0.",
         ),
     ] = None,
+    index: Annotated[
+        Optional[Path], typer.Option(help="du-* tasks: the retrieval index folder (`spec-tod du index`).")
+    ] = None,
+    response_format: Annotated[
+        str,
+        typer.Option(
+            click_type=click.Choice(RESPONSE_FORMATS),
+            help="--task response only: turns = one record per system turn (history + the response); "
+            "dialogues = one record per dialogue, trained on every response.",
+        ),
+    ] = "turns",
+    max_context_tokens: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1,
+            help="--task response --response-format turns: drop the oldest exchanges of a prompt longer than this "
+            "(counted with --tokenizer, else estimated); the current user turn always stays. "
+            "Bench with the same value.",
+        ),
+    ] = None,
 ) -> None:
     """Build Spec-TOD instruction data: one record per dialogue, with a manifest of inputs, counts and hashes.
 
@@ -123,7 +149,7 @@ def build_data_command(
     The same command always writes the same bytes. Bad input stops with one message naming the file and dialogue, and nothing is written.
     """
     data_dir = data_dir if data_dir is not None else default_data_dir().resolve()
-    splits, tasks = _choices(split, SPLIT_CHOICES, "--split"), _choices(task, TASKS, "--task")
+    splits, tasks = _choices(split, SPLIT_CHOICES, "--split"), _choices(task, (*TASKS, *DU_TASKS, "response"), "--task")
     flags = ["--fraction", repr(fraction), "--seed", str(seed), "--out", str(out), "--format", layout]
     for flag, value in (
         ("--schema", schema),
@@ -138,6 +164,26 @@ def build_data_command(
     flags += ["--hf-dataset"] if hf_dataset else []
     flags += ["--label", label] if label is not None else []
     flags += ["--push-to-hub", push_to_hub] if push_to_hub is not None else []
+    du_tasks = [one for one in tasks if one in DU_TASKS]
+    tasks = [one for one in tasks if one not in DU_TASKS]
+    for one_split in splits:
+        for one_task in du_tasks:
+            from spec_tod.cli.du import build_du
+
+            build_du(one_task, dataset, data_dir, one_split, index, out, layout, fraction, seed, [
+                "spec-tod", "build-data", "--dataset", dataset, "--data-dir", str(data_dir), "--split", one_split,
+                "--task", one_task, *flags,
+            ])
+    if "response" in tasks:
+        tasks.remove("response")
+        arguments = {**locals()}
+        for one_split in splits:
+            _build_response({**arguments, "split": one_split}, [
+                "spec-tod", "build-data", "--dataset", dataset, "--data-dir", str(data_dir), "--split", one_split,
+                "--task", "response", *flags,
+            ], data_dir)
+    if not tasks:
+        return
     builds = [
         BuildOptions(
             dataset=dataset,
@@ -189,6 +235,44 @@ def _choices(values: list[str], allowed: tuple[str, ...], flag: str) -> list[str
         given = ", ".join(unknown) or "nothing"
         raise typer.BadParameter(f"{given} given; choose from {', '.join(allowed)}", param_hint=flag)
     return chosen
+
+
+def _build_response(args: dict, command: list[str], data_dir: Path) -> None:
+    from spec_tod.tasks.response_data import ResponseBuildOptions, build_response_data
+
+    if args["layout"] != "sharegpt" or args["hf_dataset"] or args["max_per_domain"] is not None:
+        raise SpecTodError(
+            "--task response writes axolotl input_output rows only: drop --format, --hf-dataset and --max-per-domain"
+        )
+    if args["label"] is not None or args["push_to_hub"] is not None:
+        raise SpecTodError(
+            "--task response does not take --label or --push-to-hub yet: upload the .jsonl and manifest yourself"
+        )
+    at = command.index("--format")  # does not apply to this task
+    command = [*command[:at], *command[at + 2 :], "--response-format", args["response_format"]]
+    if args["max_context_tokens"] is not None:
+        command += ["--max-context-tokens", str(args["max_context_tokens"])]
+    built = build_response_data(
+        ResponseBuildOptions(
+            dataset=args["dataset"],
+            data_dir=data_dir,
+            split=args["split"],
+            out=args["out"],
+            response_format=args["response_format"],
+            max_context_tokens=args["max_context_tokens"],
+            fraction=args["fraction"],
+            seed=args["seed"],
+            schema_path=args["schema"],
+            db_dir=args["db_dir"],
+            skip_invalid=args["skip_invalid"],
+            max_tokens=args["max_tokens"],
+            tokenizer=args["tokenizer"],
+            command=tuple(command),
+        )
+    )
+    table = summary_table(built.summary)
+    table.add_row("prompts truncated (history)", str(built.truncated))
+    Console().print(table)
 
 
 def summary_table(summary: BuildSummary) -> Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
@@ -49,6 +50,21 @@ def finetune_command(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
+    eval_every: Optional[int] = typer.Option(
+        None, "--eval-every", min=1,
+        help="Every N steps (and at the end) bench the weights in training on the dev split and log the scores "
+        "beside the loss (RUN/dev-eval/, the terminal, TensorBoard/W&B). Local backend only.",
+    ),
+    eval_dialogues: int = typer.Option(5, "--eval-dialogues", min=1, help="Dev dialogues per evaluation (the first K)."),
+    eval_mode: Optional[str] = typer.Option(
+        None, "--eval-mode", help="e2e, dst or response (default: from the training data)."
+    ),
+    eval_data_dir: Optional[Path] = typer.Option(
+        None, "--eval-data-dir", help="The data folder of the dev split (default: $SPEC_TOD_DATA_DIR or ../shared/data)."
+    ),
+    eval_max_context_tokens: Optional[int] = typer.Option(
+        None, "--eval-max-context-tokens", min=1, help="Response task: the --max-context-tokens the data was built with."
+    ),
 ) -> None:
     """Fine-tune a model on build-data output with axolotl (the release recipe by default).
 
@@ -75,11 +91,30 @@ def finetune_command(
         if value is not None
     }
     settings = _settings(config, overrides)
+    evaluation = None
+    if eval_every is not None:
+        from spec_tod.cli.finetune_eval import with_dev_eval
+        from spec_tod.settings import default_data_dir
+
+        if eval_mode not in (None, "e2e", "dst", "response"):
+            raise SpecTodError(f"--eval-mode {eval_mode!r}: expected e2e, dst or response")
+        settings, evaluation = with_dev_eval(
+            settings, backend, eval_every, eval_dialogues, eval_mode, eval_data_dir or default_data_dir(),
+            eval_max_context_tokens,
+        )
     chosen = make_backend(backend, docker_host)
     gpu_list = _gpus(gpus)
     launch = plan_training(settings, chosen, gpu_list, resume=resume)
+    if evaluation is not None and not dry_run:
+        from spec_tod.cli.finetune_eval import save_dev_eval
+
+        save_dev_eval(settings, evaluation)
+    from spec_tod.cli.finetune_eval import eval_log_size, report_throughput
+
+    offset = eval_log_size(settings.output_dir)
     _run(launch, chosen, gpu_list, dry_run, "training",
-         next_step=f"spec-tod merge {settings.output_dir}" if settings.adapter else f"spec-tod serve {settings.output_dir}")
+         next_step=f"spec-tod merge {settings.output_dir}" if settings.adapter else f"spec-tod serve {settings.output_dir}",
+         figures=lambda: report_throughput(settings.output_dir, launch.log_file, offset))
 
 
 def merge_command(
@@ -128,7 +163,10 @@ def _gpus(option: str | None) -> list[str] | None:
     return ids
 
 
-def _run(launch: Launch, backend: Backend, gpus: list[str] | None, dry_run: bool, what: str, next_step: str) -> None:
+def _run(
+    launch: Launch, backend: Backend, gpus: list[str] | None, dry_run: bool, what: str, next_step: str,
+    figures: Callable[[], list[tuple[str, str]]] | None = None,
+) -> None:
     console = Console(stderr=True)
     if not launch.schema_checked:
         console.print("[yellow]axolotl is not installed here: the configuration is checked by axolotl when it starts.[/]")
@@ -150,5 +188,7 @@ def _run(launch: Launch, backend: Backend, gpus: list[str] | None, dry_run: bool
     table.add_row("log", str(launch.log_file))
     table.add_row("axolotl config", str(launch.config_file))
     table.add_row("time", f"{time.monotonic() - started:.0f} s")
+    for name, value in figures() if figures is not None else []:
+        table.add_row(name, value)
     table.add_row("next", next_step)
     console.print(table)

@@ -50,13 +50,7 @@ class TokenCounter:
 
     def count(self, records: Sequence[Messages]) -> list[int]:
         """The length of each record in tokens."""
-        contents = [content for messages in records for _, content in messages]
-        if self._tokenizer is None:
-            lengths = [len(_WORDS.findall(content)) for content in contents]
-        elif isinstance(self._tokenizer, Tokenizer):
-            lengths = [len(encoding.ids) for encoding in self._tokenizer.encode_batch(contents, add_special_tokens=False)]
-        else:
-            lengths = [len(ids) for ids in self._tokenizer(contents, add_special_tokens=False)["input_ids"]]
+        lengths = self.count_texts([content for messages in records for _, content in messages])
         totals: list[int] = []
         position = 0
         for messages in records:
@@ -64,6 +58,17 @@ class TokenCounter:
             totals.append(sum(lengths[position:end]) + MESSAGE_OVERHEAD * len(messages) + RECORD_OVERHEAD)
             position = end
         return totals
+
+
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        """The tokens of each text alone (no special tokens, no message overhead)."""
+        if not texts:
+            return []
+        if self._tokenizer is None:
+            return [len(_WORDS.findall(text)) for text in texts]
+        if isinstance(self._tokenizer, Tokenizer):
+            return [len(encoding.ids) for encoding in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        return [len(ids) for ids in self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
 
 def load_tokenizer(path: Path):

@@ -103,7 +103,8 @@ class Manifest(BaseModel):
     dataset: str
     split: str
     task: str
-    layout: Layout
+    layout: Layout | Literal["input_output"]
+    """``input_output``: the response task's axolotl rows (:mod:`spec_tod.tasks.response`)."""
     fraction: float
     seed: int
     max_per_domain: int | None

@@ -57,6 +57,8 @@ def _checked_records(path: Path) -> Path:
         raise SpecTodError(f"{path}: line 1 is not a JSON record ({error}); {expected}, one per line") from None
     if record is None:
         raise SpecTodError(f"{path}: holds no records; rerun `spec-tod build-data`, or pass another --data")
+    if isinstance(record, dict) and isinstance(record.get("segments"), list):
+        return path  # the response task's input_output rows (spec_tod.tasks.response)
     if not isinstance(record, dict) or not isinstance(record.get("conversations"), list):
         found = sorted(record) if isinstance(record, dict) else type(record).__name__
         raise SpecTodError(
@@ -79,6 +81,7 @@ def axolotl_config(
     run = RunFolder(settings.output_dir)
     base = local_base_model(settings)
     roles = training_roles(settings, base)
+    check_segments_bos(settings)
     cfg: dict[str, Any] = {
         "base_model": where(base) if base else settings.base_model,
         "model_type": "AutoModelForCausalLM",
@@ -152,6 +155,9 @@ def training_roles(settings: TrainSettings, base: Path | None) -> dict[str, str]
 
 
 def _dataset_entry(file: Path, source: DataSource, where: PathMap, roles: dict[str, str]) -> dict[str, Any]:
+    if _is_segments_file(file):
+        # Plain text, trained on the labelled segments (the responses); no chat template, no roles.
+        return {"path": where(file), "ds_type": "json", "type": "input_output"}
     entry: dict[str, Any] = {
         "path": where(file),
         "ds_type": "json",
@@ -173,6 +179,31 @@ def _dataset_entry(file: Path, source: DataSource, where: PathMap, roles: dict[s
         )
     entry["roles_to_train"] = list(source.roles_to_train)
     return entry
+
+
+def _is_segments_file(path: Path) -> bool:
+    with path.open(encoding="utf-8") as handle:
+        return "segments" in json.loads(handle.readline())
+
+
+def check_segments_bos(settings: TrainSettings) -> None:
+    """Response-task records must start with the BOS the base tokenizer adds, as the server's prompts get it
+    (:mod:`spec_tod.tasks.response`); a plain error when they were built without ``--tokenizer``."""
+    from spec_tod.tasks.response_data import added_bos
+
+    base = local_base_model(settings)
+    files = [file for source in settings.data for file in dataset_files(source) if _is_segments_file(file)]
+    if base is None or not files:
+        return
+    bos = added_bos(base)
+    for file in files:
+        with file.open(encoding="utf-8") as handle:
+            first = json.loads(handle.readline())["segments"][0]["text"]
+        if bos and not first.startswith(bos):
+            raise SpecTodError(
+                f"{file}: record 1 does not start with {bos!r}, the BOS {base}'s tokenizer adds to every served "
+                f"prompt; rebuild it with `spec-tod build-data --task response --tokenizer {base}`"
+            )
 
 
 def _adapter_keys(settings: TrainSettings) -> dict[str, Any]:
