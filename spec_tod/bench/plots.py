@@ -1,5 +1,5 @@
-"""SVG plots of a run, written directly (no plotting library: a finished run pays microseconds, not
-the 1.4 s of importing matplotlib and drawing two PNGs):
+"""SVG plots of a run, written directly (no plotting library to import and run at the end of a run;
+docs/speed.md):
 
 * ``plots/latency.svg``: the latency distribution of each call kind (histogram, p50/p95/p99 marked);
 * ``plots/domains.svg``: Inform and Success per domain (only when the run was scored).
