@@ -18,7 +18,8 @@ build-data trains on). A template may not be this simple (one that numbers messa
 alternation, groups runs of one role or looks inside contents), so:
 
 * the pieces are accepted only if every prefix of probe conversations, with every role in turn and
-  contents with surrounding spaces, renders the same both ways; else every prompt is rendered whole;
+  contents with surrounding spaces and markup characters, renders the same both ways; else every
+  prompt is rendered whole;
 * the first :attr:`IncrementalRenderer.check_first` prompts and then one in every
   :attr:`IncrementalRenderer.check_every` are also rendered whole and compared; on a difference the
   whole rendering is sent and every later prompt is rendered whole.
@@ -39,7 +40,8 @@ Message = tuple[str, str]
 """``(template role, content)``."""
 
 _MARK = "\x02spec-tod-piece\x02"
-_PROBE_CONTENTS = ("  probe one\n", "probe\ttwo  ", "\nprobe three", "probe four")
+_PROBE_CONTENTS = ("  probe one\n", 'probe\ttwo <call> & "q" {x}  ', "\nprobe three\u00e9", "probe four")
+"""Contents with surrounding white space and characters a template might escape."""
 
 
 def _same(text: str) -> str:

@@ -77,3 +77,8 @@ def test_a_difference_found_by_a_check_sends_the_whole_rendering_and_stops_the_i
     whole = template.render([{"role": r, "content": c} for r, c in messages], {"role": "assistant", "content": ""})
     assert renderer.render(messages, "assistant") == whole
     assert not renderer.incremental
+
+
+def test_a_template_that_escapes_contents_is_rendered_whole() -> None:
+    template = ChatTemplate("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] | e }}</s>{% endfor %}", {})
+    assert not IncrementalRenderer(template, ["system", "user", "assistant"]).incremental
