@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from spec_tod.cli.groups import default_group
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
 if TYPE_CHECKING:
     from spec_tod.bench.outputs import RunOutputs
@@ -47,7 +47,7 @@ def run(
     ),
     dataset: str = typer.Option("multiwoz21", "--dataset", help="multiwoz21, multiwoz22 or sgd (sgd is not scored)."),
     data_dir: Path = typer.Option(
-        None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
+        None, "--data-dir", help=f"The data folder (default: {DEFAULT_DATA_DIR_HELP}).", show_default=False
     ),
     split: str = typer.Option("test", "--split", help="train, dev or test."),
     mode: str = typer.Option(
@@ -240,7 +240,7 @@ def merge(
     run_dirs: list[Path] = typer.Argument(..., help="Run directories holding shards of one configuration."),
     out: Path | None = typer.Option(None, "--out", help="Where to write the merged run (default: the first RUN_DIR)."),
     data_dir: Path = typer.Option(
-        None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
+        None, "--data-dir", help=f"The data folder (default: {DEFAULT_DATA_DIR_HELP}).", show_default=False
     ),
     percentiles: str = typer.Option("50,90,99", "--percentiles", help="Percentiles of the streaming metrics."),
     label: str | None = typer.Option(None, "--label", help="A name for the merged run, stored with its provenance."),

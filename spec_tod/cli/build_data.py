@@ -13,7 +13,7 @@ from rich.table import Table
 
 from spec_tod.du.instances import TASKS as DU_TASKS
 from spec_tod.errors import SpecTodError
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 from spec_tod.tasks.build import BuildOptions, BuildSummary, build_all
 from spec_tod.tasks.records import TASKS
 from spec_tod.tasks.response import RESPONSE_FORMATS
@@ -68,7 +68,7 @@ def build_data_command(
         Optional[Path],
         typer.Option(
             help="The corpus folder or the folder holding it (multiwoz21/, multiwoz22/, sgd/). "
-            "Default: $SPEC_TOD_DATA_DIR, else ../shared/data.",
+            f"Default: {DEFAULT_DATA_DIR_HELP}.",
         ),
     ] = None,
     fraction: Annotated[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from importlib.resources import as_file
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, Optional
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from spec_tod.containers import exit_message
 from spec_tod.errors import SpecTodError
+from spec_tod.resources import CONFIGS, names, resource
 from spec_tod.train.finetune import plan_training
 from spec_tod.train.launch import Backend, BackendName, Launch, execute, make_backend
 from spec_tod.train.merge import plan_merge
@@ -28,7 +30,7 @@ _DOCKER_HOST_HELP = "Docker engine URL (default: $DOCKER_HOST or the local socke
 
 def finetune_command(
     config: Optional[Path] = typer.Argument(
-        None, help="A spec-tod training YAML (see configs/), or a run folder to --resume. Optional with --base-model, --data, --output-dir."
+        None, help="A spec-tod training YAML, a shipped config (e.g. spec-tod-llama3-8b), or a run folder to --resume. Optional with --base-model, --data, --output-dir."
     ),
     preset: Optional[str] = typer.Option(None, help=f"Recipe: {', '.join(PRESETS)} (default spec-tod, the release's)."),
     profile: Optional[str] = typer.Option(None, help=f"Hardware profile: {', '.join(PROFILES)} ('cpu' trains a few steps without CUDA)."),
@@ -68,7 +70,8 @@ def finetune_command(
 ) -> None:
     """Fine-tune a model on build-data output with axolotl (the release recipe by default).
 
-    CONFIG is a spec-tod training YAML (see configs/), or a run folder to continue with --resume;
+    CONFIG is a spec-tod training YAML, the name of a shipped config (spec-tod-llama3-8b, qlora-llama3-8b,
+    cpu-tiny), or a run folder to continue with --resume;
     without it, give --base-model, --data and --output-dir. Options given override the file.
     The HF token (gated models) is read from $HF_TOKEN only, the W&B key from $WANDB_API_KEY only.
     """
@@ -150,7 +153,14 @@ def _settings(config: Path | None, overrides: dict[str, Any]) -> TrainSettings:
     if config.is_dir():
         config = RunFolder(config).settings_file
     if not config.is_file():
-        raise SpecTodError(f"{config} does not exist: give a spec-tod training YAML (configs/*.yaml) or a run folder")
+        shipped = resource(CONFIGS, config.name if config.suffix else f"{config.name}.yaml")
+        if len(config.parts) == 1 and shipped.is_file():
+            with as_file(shipped) as path:
+                return load_settings(path, overrides)
+        raise SpecTodError(
+            f"{config} does not exist: give a spec-tod training YAML, a run folder, "
+            f"or a shipped config ({', '.join(name.removesuffix('.yaml') for name in names(CONFIGS))})"
+        )
     return load_settings(config, overrides)
 
 

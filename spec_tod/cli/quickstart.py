@@ -18,7 +18,7 @@ def quickstart_command(
         None,
         "--data-dir",
         help="Folder with multiwoz21/, multiwoz22/schema.json and multiwoz_db/. Default: $SPEC_TOD_DATA_DIR, "
-        "else ../shared/data, else the files are downloaded from their public repositories into $SPEC_TOD_HOME/data.",
+        "else ../shared/data beside a source checkout, else the files are downloaded from their public repositories into $SPEC_TOD_HOME/data.",
     ),
     workdir: Path = typer.Option(
         Path("runs/quickstart"), "--workdir", help="Folder for every output; emptied when it holds an earlier quickstart."

@@ -16,7 +16,7 @@ from spec_tod.provenance import provenance
 from spec_tod.score import Scorer, load_predictions
 from spec_tod.score.references import split_references
 from spec_tod.score.report import render
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
 DATASET_CHOICES = ("multiwoz21", "multiwoz22")
 SPLIT_CHOICES = ("train", "dev", "test")
@@ -40,7 +40,7 @@ def score_command(
     ],
     data_dir: Annotated[
         Optional[Path],
-        typer.Option(help="The corpus folder or the folder holding it. Default: $SPEC_TOD_DATA_DIR, else ../shared/data."),
+        typer.Option(help=f"The corpus folder or the folder holding it. Default: {DEFAULT_DATA_DIR_HELP}."),
     ] = None,
     split: Annotated[
         str, typer.Option(click_type=click.Choice(SPLIT_CHOICES), help="Split the predictions are for.")

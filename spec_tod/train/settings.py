@@ -1,4 +1,4 @@
-"""Typed training settings: what a spec-tod YAML (``configs/*.yaml``) may say, checked before anything runs.
+"""Typed training settings: what a spec-tod YAML (``spec_tod/resources/configs/*.yaml``) may say, checked before anything runs.
 
 Unknown keys are errors (``extra="forbid"``), so a typo never silently falls back to a default.
 The field names follow axolotl's where there is one, so a user who knows axolotl recognises them;
