@@ -43,7 +43,9 @@ def predictions_path(path: Path) -> Path:
     if path.is_dir():
         inner = path / PREDICTIONS_FILE
         if not inner.is_file():
-            raise SpecTodError(f"{path}: a directory without {PREDICTIONS_FILE}; pass a predictions file or a spec-tod bench run directory")
+            raise SpecTodError(
+                f"{path}: a directory without {PREDICTIONS_FILE}; pass a predictions file or a spec-tod bench run directory"
+            )
         return inner
     return path
 

@@ -121,7 +121,9 @@ def load_booked_domains(path: Path) -> dict[str, list[list[str]]]:
     if not isinstance(data, dict) or not all(
         isinstance(turns, list) and all(isinstance(domains, list) for domains in turns) for turns in data.values()
     ):
-        raise SpecTodError(f"{path}: expected {{dialogue id: [[domain, ...] per system turn]}} as in mwz_eval/booked_domains.json")
+        raise SpecTodError(
+            f"{path}: expected {{dialogue id: [[domain, ...] per system turn]}} as in mwz_eval/booked_domains.json"
+        )
     return data
 
 
@@ -160,7 +162,9 @@ def build_references(
             )
         if booked_domains is not None:
             if key not in booked_domains:
-                raise SpecTodError(f"booked-domains file has no entry for dialogue {key}; pass the evaluator's full booked_domains.json")
+                raise SpecTodError(
+                    f"booked-domains file has no entry for dialogue {key}; pass the evaluator's full booked_domains.json"
+                )
             booked = tuple(tuple(domains) for domains in booked_domains[key])
         else:
             booked = tuple(turn.booked_domains for turn in source.turns)
