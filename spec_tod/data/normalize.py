@@ -102,8 +102,8 @@ def normalise_responses(texts: Iterable[str]) -> list[str]:
 
         half = len(todo) // 2
         remote = in_background(_normalise_batch, todo[:half])
-        _RESPONSES.update(zip(todo[half:], _normalise_batch(todo[half:])))
-        _RESPONSES.update(zip(todo[:half], remote()))
+        _RESPONSES.update(zip(todo[half:], _normalise_batch(todo[half:]), strict=True))
+        _RESPONSES.update(zip(todo[:half], remote(), strict=True))
     return [normalise_response(text) for text in texts]
 
 

@@ -152,7 +152,7 @@ def build_data(
     dropped = 0
     if counter is not None:
         lengths = counter.count([record.messages for record in records])
-        kept = [record for record, length in zip(records, lengths) if length <= options.max_tokens]
+        kept = [record for record, length in zip(records, lengths, strict=True) if length <= options.max_tokens]
         dropped = len(records) - len(kept)
         records = kept
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import BeliefState, Dialogue
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.collect import LoadResult, Progress, Record, collect, expect
 from spec_tod.data.readers.delex import delex_words
 from spec_tod.data.readers.domains import dialogue_domains, multiwoz_acts
 from spec_tod.data.readers.files import read_id_list, read_json, strip_json_suffix
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.mwz_turns import TurnBuilder
 from spec_tod.data.readers.state import state_value
 from spec_tod.errors import SpecTodError

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.collect import LoadResult, Progress, collect
 from spec_tod.data.readers.delex import delex_chars
 from spec_tod.data.readers.domains import dialogue_domains, multiwoz_acts
 from spec_tod.data.readers.files import read_json, strip_json_suffix
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.locate import split_dir
 from spec_tod.data.readers.mwz_turns import TurnBuilder
 from spec_tod.data.readers.schema_guided import checked_turns, dialogue_files, frames_state, list_records

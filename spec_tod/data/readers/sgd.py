@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from spec_tod.data.dialogue import Dialogue, DialogueActs, Turn
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.collect import LoadResult, Progress, collect, expect
 from spec_tod.data.readers.delex import delex_chars
 from spec_tod.data.readers.domains import GENERAL, dialogue_domains
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.locate import find_schema, split_dir
 from spec_tod.data.readers.schema_guided import checked_turns, dialogue_files, frames_state, list_records
 from spec_tod.data.schema import load_schema
