@@ -63,7 +63,9 @@ def run(
         help="--mode response: the budget the training data was built with (build-data --max-context-tokens); "
         "counted with --model-dir's tokenizer, else estimated.",
     ),
-    shards: int = typer.Option(1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."),
+    shards: int = typer.Option(
+        1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."
+    ),
     shard: int | None = typer.Option(
         None, "--shard", min=0, help="Run only shard I (0-based) of --shards, e.g. one per machine; merge with `bench merge`."
     ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -65,7 +65,7 @@ def build_data_command(
     ],
     out: Annotated[Path, typer.Option(help="Output folder; files are named <dataset>-<split>-<task>.*")],
     data_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             help="The corpus folder or the folder holding it (multiwoz21/, multiwoz22/, sgd/). "
             f"Default: {DEFAULT_DATA_DIR_HELP}.",
@@ -86,24 +86,24 @@ def build_data_command(
         ),
     ] = "sharegpt",
     schema: Annotated[
-        Optional[Path], typer.Option(help="schema.json to build functions from. Default: found beside the data.")
+        Path | None, typer.Option(help="schema.json to build functions from. Default: found beside the data.")
     ] = None,
     db_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="MultiWOZ venue database folder for entity counts. Default: multiwoz_db/ beside the data."),
     ] = None,
     skip_invalid: Annotated[
         bool, typer.Option(help="Skip and count invalid dialogues instead of stopping at the first one.")
     ] = False,
     max_per_domain: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(min=1, help="Keep at most this many dialogues per domain (SGD: per service), drawn with --seed."),
     ] = None,
     max_tokens: Annotated[
-        Optional[int], typer.Option(min=1, help="Drop records longer than this many tokens (counted in the manifest).")
+        int | None, typer.Option(min=1, help="Drop records longer than this many tokens (counted in the manifest).")
     ] = None,
     tokenizer: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="Local model folder whose tokenizer counts --max-tokens. Default: a word/punctuation estimate."),
     ] = None,
     hf_dataset: Annotated[

@@ -29,15 +29,19 @@ _DOCKER_HOST_HELP = "Docker engine URL (default: $DOCKER_HOST or the local socke
 
 
 def finetune_command(
-    config: Optional[Path] = typer.Argument(
-        None, help="A spec-tod training YAML, a shipped config (e.g. spec-tod-llama3-8b), or a run folder to --resume. Optional with --base-model, --data, --output-dir."
+    config: Path | None = typer.Argument(
+        None,
+        help="A spec-tod training YAML, a shipped config (e.g. spec-tod-llama3-8b), or a run folder to --resume. "
+        "Optional with --base-model, --data, --output-dir.",
     ),
-    preset: Optional[str] = typer.Option(None, help=f"Recipe: {', '.join(PRESETS)} (default spec-tod, the release's)."),
-    profile: Optional[str] = typer.Option(None, help=f"Hardware profile: {', '.join(PROFILES)} ('cpu' trains a few steps without CUDA)."),
-    base_model: Optional[str] = typer.Option(None, "--base-model", help="Hub id or local folder of the model to fine-tune."),
-    data: Optional[list[Path]] = typer.Option(None, "--data", help="build-data output (.jsonl file or folder); repeatable."),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="The run folder: configs, logs, checkpoints, adapter."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
+    preset: str | None = typer.Option(None, help=f"Recipe: {', '.join(PRESETS)} (default spec-tod, the release's)."),
+    profile: str | None = typer.Option(
+        None, help=f"Hardware profile: {', '.join(PROFILES)} ('cpu' trains a few steps without CUDA)."
+    ),
+    base_model: str | None = typer.Option(None, "--base-model", help="Hub id or local folder of the model to fine-tune."),
+    data: list[Path] | None = typer.Option(None, "--data", help="build-data output (.jsonl file or folder); repeatable."),
+    output_dir: Path | None = typer.Option(None, "--output-dir", help="The run folder: configs, logs, checkpoints, adapter."),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
     backend: BackendName = typer.Option("docker", help=_BACKEND_HELP),
     gpus: Optional[str] = typer.Option(None, help=_GPUS_HELP),
     image: Optional[str] = typer.Option(None, help="axolotl image for the docker backend (default: settings' docker.image)."),
@@ -123,8 +127,8 @@ def finetune_command(
 def merge_command(
     run: Path = typer.Argument(..., help="The run folder of a finished LoRA or QLoRA fine-tune."),
     backend: BackendName = typer.Option("docker", help=_BACKEND_HELP),
-    gpus: Optional[str] = typer.Option(None, help=_GPUS_HELP),
-    docker_host: Optional[str] = typer.Option(None, help=_DOCKER_HOST_HELP),
+    gpus: str | None = typer.Option(None, help=_GPUS_HELP),
+    docker_host: str | None = typer.Option(None, help=_DOCKER_HOST_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
 ) -> None:
     """Merge a run's LoRA adapter into the base model, into RUN/merged, ready to serve.
