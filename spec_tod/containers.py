@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Literal, TextIO
 from spec_tod.errors import SpecTodError
 
 if TYPE_CHECKING:
-    from docker import DockerClient
     from docker.models.containers import Container
+
+    from docker import DockerClient
 
 SECRETS_LABEL = "spec-tod.secret-env"
 _SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -85,8 +86,9 @@ def docker_client(host: str | None = None, *, alternative: str = "") -> DockerCl
 
     ``alternative`` ends the error message with what the caller's user can do without Docker
     (e.g. "use --backend local")."""
-    import docker
     from docker.errors import DockerException
+
+    import docker
 
     where = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:

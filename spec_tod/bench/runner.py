@@ -385,7 +385,7 @@ def merge_runs(
     another; among done records the first directory's wins."""
     configs = [read_config(Path(run_dir)) for run_dir in run_dirs]
     config = configs[0]
-    for run_dir, other in zip(run_dirs[1:], configs[1:]):
+    for run_dir, other in zip(run_dirs[1:], configs[1:], strict=True):
         differences = config_differences(config, other)
         if differences:
             raise SpecTodError(

@@ -25,8 +25,9 @@ from spec_tod.serve.engines import Engine
 from spec_tod.serve.local import hf_cache_dir
 
 if TYPE_CHECKING:
-    from docker import DockerClient
     from docker.models.containers import Container
+
+    from docker import DockerClient
 
 Network = Literal["host", "bridge"]
 SERVE_LABEL = "spec-tod.serve"

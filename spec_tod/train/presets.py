@@ -82,9 +82,13 @@ def load_settings(path: Path, overrides: Mapping[str, Any] | None = None) -> Tra
     except OSError as error:
         raise SpecTodError(f"cannot read the training config {path}: {error.strerror}") from None
     except UnicodeDecodeError as error:
-        raise SpecTodError(f"{path} is not a UTF-8 text file ({error.reason} at byte {error.start}); give a spec-tod training YAML") from None
+        raise SpecTodError(
+            f"{path} is not a UTF-8 text file ({error.reason} at byte {error.start}); give a spec-tod training YAML"
+        ) from None
     except yaml.YAMLError as error:
-        raise SpecTodError(f"{path} is not valid YAML: {_yaml_problem(error)}; fix the file (see spec_tod/resources/configs/*.yaml)") from None
+        raise SpecTodError(
+            f"{path} is not valid YAML: {_yaml_problem(error)}; fix the file (see spec_tod/resources/configs/*.yaml)"
+        ) from None
     if not isinstance(raw, dict):
         raise SpecTodError(f"{path} must hold a mapping of settings (key: value), not {type(raw).__name__}")
     return resolve_settings(_deep_merge(raw, overrides or {}), str(path))
