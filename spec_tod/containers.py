@@ -35,9 +35,8 @@ from typing import TYPE_CHECKING, Literal, TextIO
 from spec_tod.errors import SpecTodError
 
 if TYPE_CHECKING:
-    from docker.models.containers import Container
-
     from docker import DockerClient
+    from docker.models.containers import Container
 
 SECRETS_LABEL = "spec-tod.secret-env"
 _SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -86,9 +85,8 @@ def docker_client(host: str | None = None, *, alternative: str = "") -> DockerCl
 
     ``alternative`` ends the error message with what the caller's user can do without Docker
     (e.g. "use --backend local")."""
-    from docker.errors import DockerException
-
     import docker
+    from docker.errors import DockerException
 
     where = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:

@@ -283,7 +283,7 @@ class TGIGenerate:
             raise ProtocolError(f"no generated_text in the answer: {_preview(answer)}")
         details = answer.get("details") or {}
         raw = details.get("finish_reason")
-        finish = {"length": "length", "eos_token": "stop", "stop_sequence": "stop"}.get(raw, raw)
+        finish = {"length": "length", "eos_token": "stop", "stop_sequence": "stop"}.get(raw, raw) if isinstance(raw, str) else raw
         prefill = details.get("prefill")
         return Generated(
             text=_strip_stop(answer["generated_text"], finish, params.stop),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 import typer
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from spec_tod.bench.protocols import ProtocolName
 from spec_tod.cli.groups import default_group
 from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
@@ -157,7 +158,6 @@ def run(
     """Run (or continue) a benchmark into --run-dir and print the summary."""
     from spec_tod.bench.config import CallSettings
     from spec_tod.bench.runner import BenchOptions, run_bench
-    from spec_tod.errors import SpecTodError
 
     if mode not in ("e2e", "dst", "du", "response"):
         raise SpecTodError(f"--mode {mode!r}: expected e2e, dst, du or response")

@@ -91,7 +91,7 @@ def finetune_command(
         key: value
         for key, value in {
             "preset": preset, "profile": profile, "base_model": base_model, "output_dir": output_dir and str(output_dir),
-            "data": data and [{"path": str(path)} for path in data], "max_steps": max_steps,
+            "data": [{"path": str(path)} for path in data] if data else None, "max_steps": max_steps,
             "docker": image and {"image": image},
             "tracking": tracking or None,
         }.items()

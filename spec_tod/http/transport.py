@@ -42,7 +42,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
         self._slots = asyncio.Semaphore(max_connections)
         self._verify = verify
-        self._pools: dict[tuple[bytes, str, int], ConnectionPool] = {}
+        self._pools: dict[tuple[bytes, str, int | None], ConnectionPool] = {}  # port None: the scheme's
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` on an idle (or new) connection to its origin; the response, body read."""

@@ -221,7 +221,7 @@ def _parsed(predictions: Mapping[str, Any]) -> Predictions:
     if isinstance(predictions, Mapping) and all(
         isinstance(turns, list) and all(isinstance(t, PredictedTurn) for t in turns) for turns in predictions.values()
     ):
-        return dict(predictions)  # type: ignore[arg-type]
+        return dict(predictions)
     return parse_predictions(predictions)
 
 

@@ -25,9 +25,8 @@ from spec_tod.serve.engines import Engine
 from spec_tod.serve.local import hf_cache_dir
 
 if TYPE_CHECKING:
-    from docker.models.containers import Container
-
     from docker import DockerClient
+    from docker.models.containers import Container
 
 Network = Literal["host", "bridge"]
 SERVE_LABEL = "spec-tod.serve"

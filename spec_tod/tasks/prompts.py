@@ -259,9 +259,10 @@ def state_to_arguments(domain: str, state: Mapping[str, str], function: dict) ->
             continue
         enum = spec.get("possible_values")
         if enum is not None and value != DONTCARE:
-            value = _enum_value(value, enum)
-            if value is None:
+            possible = _enum_value(value, enum)
+            if possible is None:
                 continue
+            value = possible
         chosen[name] = value
     return {name: chosen[name] for name in specs if name in chosen}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import BeliefState, Dialogue
 from spec_tod.data.gc_pause import gc_paused
-from spec_tod.data.readers.collect import LoadResult, Progress, Record, collect, expect
+from spec_tod.data.readers.collect import LoadResult, Progress, Record, collect, expect, expect_type
 from spec_tod.data.readers.delex import delex_words
 from spec_tod.data.readers.domains import dialogue_domains, multiwoz_acts
 from spec_tod.data.readers.files import read_id_list, read_json, strip_json_suffix
@@ -94,7 +94,8 @@ def _dialogue_dict(path: Path) -> dict:
 def parse_dialogue(dialogue_id: str, raw: object, path: Path, db: VenueDatabase | None) -> Dialogue:
     """One 2.1 dialogue record into a ``Dialogue``; raises ``InvalidDialogue`` on missing fields."""
     expect(raw is not None, "listed in the split's list file but missing from the data file")
-    expect(isinstance(raw, dict) and isinstance(raw.get("log"), list), "expected a 'log' list of user/system turns")
+    raw = expect_type(raw, dict, "expected a 'log' list of user/system turns")
+    expect(isinstance(raw.get("log"), list), "expected a 'log' list of user/system turns")
     log = raw["log"]
     expect(log and len(log) % 2 == 0, f"expected an even, non-zero number of log entries, got {len(log)}")
     builder = TurnBuilder(db)

@@ -15,7 +15,7 @@ from pathlib import Path
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.gc_pause import gc_paused
-from spec_tod.data.readers.collect import LoadResult, Progress, collect
+from spec_tod.data.readers.collect import LoadResult, Progress, collect, expect_type
 from spec_tod.data.readers.delex import delex_chars
 from spec_tod.data.readers.domains import dialogue_domains, multiwoz_acts
 from spec_tod.data.readers.files import read_json, strip_json_suffix
@@ -45,6 +45,7 @@ def read(
 
 def parse_dialogue(raw: object, path: Path, annotations: dict, db: VenueDatabase | None) -> Dialogue:
     """One 2.2 dialogue into a ``Dialogue``; raises ``InvalidDialogue`` on missing fields."""
+    raw = expect_type(raw, dict, "expected a 'dialogue_id' string")
     turns = checked_turns(raw)
     dialogue_acts = annotations.get(raw["dialogue_id"], {})
     builder = TurnBuilder(db)
