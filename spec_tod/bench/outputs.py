@@ -1,6 +1,6 @@
 """What a finished run writes into its run directory, built from the shard checkpoints.
 
-* ``predictions.json``: the interchange format (evaluation.md, section 1), one entry per system turn
+* ``predictions.json``: the interchange format (docs/evaluation.md, section 1), one entry per system turn
   of every dialogue in dataset order: ``response`` (the delexicalised response; empty in DST mode and
   for turns that failed or were skipped), ``state`` (the predicted state after the turn, carried over
   unchanged through failed and skipped turns, without ``dontcare`` slots: the standardized

@@ -1,7 +1,7 @@
 """The evaluator's fuzzy string match: fuzzywuzzy's ``partial_ratio``, memoised.
 
 The standardized evaluator's Inform rate and DST scores depend on this exact algorithm
-(docs: evaluation.md, section 4): ``rapidfuzz`` searches all alignments and gives different
+(docs/evaluation.md, section 4): ``rapidfuzz`` searches all alignments and gives different
 numbers, so fuzzywuzzy (with python-Levenshtein) is used as is. Scoring asks the same few
 thousand pairs over and over, hence the cache.
 """

@@ -1,7 +1,7 @@
 """The standardized MultiWOZ evaluator's lookup tables, carried as package data.
 
 The tables (placeholder classes, value normalisation, database constants, metric constants) are part
-of the metric's definition (docs: evaluation.md, sections 2-7), so they ship with the package in
+of the metric's definition (docs/evaluation.md, sections 2-7), so they ship with the package in
 ``spec_tod/resources/mwz_eval/`` (copied from ``shared/data/mwz_eval``; their ``source`` field names
 the evaluator commit they were extracted from).
 """

@@ -1,4 +1,4 @@
-"""Scoring predictions the way the standardized MultiWOZ evaluator does (docs: evaluation.md).
+"""Scoring predictions the way the standardized MultiWOZ evaluator does (docs/evaluation.md).
 
 :class:`Scorer` builds the references once (responses, gold states, booked domains, goals, venue
 database) and scores any number of prediction sets; :func:`score_predictions` is the one-call form.

@@ -1,4 +1,4 @@
-"""Inform and Success of one dialogue, and their rates over many (evaluation.md 5.5 and 5.6).
+"""Inform and Success of one dialogue, and their rates over many (docs/evaluation.md 5.5 and 5.6).
 
 Besides the evaluator's verdicts, each dialogue's outcome says why a domain failed: no venue
 offered, offered venues outside the goal, or which requested classes were never given.
@@ -132,7 +132,7 @@ class Rates:
 
 
 def aggregate(outcomes: Iterable[DialogueOutcome]) -> Rates:
-    """Per-domain and total rates; Success shares Inform's denominators (evaluation.md 5.6)."""
+    """Per-domain and total rates; Success shares Inform's denominators (docs/evaluation.md 5.6)."""
     denominators: Counter[str] = Counter()
     informed: Counter[str] = Counter()
     succeeded: Counter[str] = Counter()

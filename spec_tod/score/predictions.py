@@ -1,7 +1,7 @@
 """The prediction interchange format: reading it and checking it against the reference dialogues.
 
 ``{dialogue id: [{"response": str, "state"?: {domain: {slot: str}}, "active_domains"?: [str]}, ...]}``
-with lower-case ids without ``.json`` and one entry per system turn (evaluation.md, section 1).
+with lower-case ids without ``.json`` and one entry per system turn (docs/evaluation.md, section 1).
 ``spec-tod bench`` writes this format to ``<run dir>/predictions.json``; a run directory is accepted
 in place of that file. Extra keys in a turn are ignored; a ``null`` state or domain list counts as
 absent.

@@ -1,4 +1,4 @@
-"""What the evaluator compares against, built from the project's own dataset layer (evaluation.md 8).
+"""What the evaluator compares against, built from the project's own dataset layer (docs/evaluation.md 8).
 
 Per dialogue: the normalised delexicalised reference responses (BLEU), the normalised gold states
 (DST; Inform/Success of inputs without states), the booked-domain lists (5.2) and the goal (5.1).
@@ -95,7 +95,7 @@ def raw_gold_state(belief_state: BeliefState) -> BeliefState:
 
 
 def gold_state(belief_state: BeliefState) -> dict[str, dict[str, str]]:
-    """The evaluator's gold state (evaluation.md 8.3/8.4): :func:`raw_gold_state`, normalised."""
+    """The evaluator's gold state (docs/evaluation.md 8.3/8.4): :func:`raw_gold_state`, normalised."""
     return normalise_state(raw_gold_state(belief_state))
 
 

@@ -1,4 +1,4 @@
-"""Lexical richness of the normalised responses (evaluation.md, section 6).
+"""Lexical richness of the normalised responses (docs/evaluation.md, section 6).
 
 Tokenisation is that of ``lexical-diversity`` 0.1.1 (``lex_div.tokenize``), which the evaluator
 calls: punctuation strings deleted, whitespace runs collapsed, lower-cased, split on single spaces

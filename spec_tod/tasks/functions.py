@@ -1,4 +1,4 @@
-"""Schema services become Spec-TOD function specifications (reference, section 2.1).
+"""Schema services become Spec-TOD function specifications (docs/method-reference.md, section 2.1).
 
 A function specification is the dict the system prompt shows, keys in the prompt's order::
 

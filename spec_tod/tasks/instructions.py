@@ -1,4 +1,4 @@
-"""The instruction paraphrases of the DST and end-to-end system prompts (reference, section 2.3).
+"""The instruction paraphrases of the DST and end-to-end system prompts (docs/method-reference.md, section 2.3).
 
 Texts live in ``spec_tod/resources/templates/instructions.yaml``. The release drew one with an unseeded
 ``random.choice``; here every draw comes from a ``random.Random`` the caller seeds, so the same

@@ -14,7 +14,7 @@ BASE = {"base_model": "meta-llama/Meta-Llama-3-8B-Instruct", "data": [{"path": "
 
 
 def test_spec_tod_preset_is_the_release_recipe() -> None:
-    # Reference §6 (finetune_axolotl/fine_tune_10_percent.yml).
+    # docs/method-reference.md §6 (finetune_axolotl/fine_tune_10_percent.yml).
     s = resolve_settings(BASE, "test")
     assert (s.adapter, s.lora.r, s.lora.alpha, s.lora.dropout) == ("lora", 32, 16, 0.05)
     assert s.lora.target_modules == ["q_proj", "v_proj"] and s.lora.target_linear is False

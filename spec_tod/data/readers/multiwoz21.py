@@ -2,7 +2,7 @@
 
 A dialogue is ``{"goal": {...}, "log": [user, system, user, system, ...]}``; turn *k* pairs
 ``log[2k]`` (user) with ``log[2k+1]`` (system). The state is the system entry's ``metadata``
-(the state after the user turn); ``system_delex`` is evaluation.md section 8.2 to the word
+(the state after the user turn); ``system_delex`` is docs/evaluation.md section 8.2 to the word
 (:func:`~spec_tod.data.readers.delex.delex_words`); ``booked_domains`` are the domains other than
 taxi whose ``book.booked`` list is non-empty, which reproduces the evaluator's
 ``booked_domains.json``.

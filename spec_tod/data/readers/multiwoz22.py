@@ -3,7 +3,7 @@
 Turns alternate USER/SYSTEM; turn *k* pairs ``turns[2k]`` with ``turns[2k+1]``. The state is read
 from the user turn's frames (``hotel-bookday`` -> ``bookday``, first value of each list), acts and
 character spans from ``dialog_acts.json[dialogue_id][turn_id]``; the delexicalisation is
-evaluation.md section 8.1 with ``[value_*]`` placeholder names
+docs/evaluation.md section 8.1 with ``[value_*]`` placeholder names
 (:mod:`spec_tod.data.readers.delex`). MultiWOZ 2.2 keeps no record of bookings, so
 ``booked_domains`` stays empty.
 """
