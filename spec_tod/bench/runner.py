@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from spec_tod.bench.arrivals import ArrivalSchedule
 from spec_tod.bench.chat_roles import chat_renderer, chat_role_map
@@ -34,6 +35,7 @@ from spec_tod.bench.loops import Render, StateTracker, TurnRunner, history_turn
 from spec_tod.bench.metrics import DEFAULT_STREAM_PERCENTILES
 from spec_tod.bench.outputs import SERVER_INFO_FILE, RunOutputs, finalize, missing_turns
 from spec_tod.bench.prompts import DialoguePrompts, dialogue_prompts
+from spec_tod.bench.protocols import ProtocolName
 from spec_tod.bench.render import PromptRenderer, model_context, server_context, tokenizer_encoder
 from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
 from spec_tod.bench.store import ShardWriter, TurnRecord, load_records, shard_path, write_records
@@ -62,11 +64,11 @@ class BenchOptions:
     data_dir: Path
     dataset: str = "multiwoz21"
     split: str = "test"
-    mode: str = "e2e"
+    mode: Literal["e2e", "dst"] = "e2e"
     model_dir: Path | None = None
     template: str | None = None
     served_model: str | None = None
-    protocol: str = "openai"
+    protocol: ProtocolName = "openai"
     shards: int = 1
     shard: int | None = None
     concurrency: int | None = None
@@ -312,7 +314,8 @@ class _Session:
                 else:
                     done = _done_prefix(earlier)
                     if done < len(earlier):
-                        units.append(Unit(len(earlier) - done, _e2e_unit(turns, prompts, earlier[:done], writer, progress)))
+                        history = [record for record in earlier[:done] if record is not None]  # all of them: done
+                        units.append(Unit(len(earlier) - done, _e2e_unit(turns, prompts, history, writer, progress)))
             total = sum(len(d.turns) for d in selected)
             pending = sum(unit.weight for unit in units)
             if on_start is not None:
