@@ -35,7 +35,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``bin`` folder of a fresh venv holding the wheel built from this checkout."""
     root = tmp_path_factory.mktemp("wheel")
     uv = [shutil.which("uv") or "uv"]  # sh/setup.sh installs it beside python3
-    _run([*uv, "build", "--wheel", "--out-dir", str(root / "dist"), str(REPO)], cwd=root)
+    # sdist first, then the wheel from it: what PyPI users get, and no stale build/ folder of the checkout.
+    _run([*uv, "build", "--out-dir", str(root / "dist"), str(REPO)], cwd=root)
     (wheel,) = (root / "dist").glob("spec_tod-*.whl")
     started = time.monotonic()
     _run([*uv, "venv", "-q", str(root / "venv"), "--python", sys.executable], cwd=root)
