@@ -33,9 +33,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, get_args
 
 ProtocolName = Literal["openai", "chat", "tgi"]
+
+
+def is_protocol_name(value: str) -> TypeGuard[ProtocolName]:
+    """Whether ``value`` (from the command line) names a protocol."""
+    return value in get_args(ProtocolName)
 
 WirePrompt = str | list[dict[str, str]]
 """A raw prompt (completions, TGI) or chat messages (``{"role": ..., "content": ...}``)."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard, get_args
 
 from spec_tod.bench.arrivals import ArrivalSchedule
 from spec_tod.bench.chat_roles import chat_renderer, chat_role_map
@@ -55,6 +55,14 @@ Progress = Callable[[int], None]
 """Called with the number of turns just accounted for (done, failed, or skipped after a failure)."""
 
 
+BenchMode = Literal["e2e", "dst", "response"]
+
+
+def is_bench_mode(value: str) -> TypeGuard[BenchMode]:
+    """Whether ``value`` (from the command line) is a mode :func:`run_bench` or the response bench runs."""
+    return value in get_args(BenchMode)
+
+
 @dataclass
 class BenchOptions:
     """What ``spec-tod bench`` was asked to do: the configuration's inputs and how to reach the servers."""
@@ -64,7 +72,7 @@ class BenchOptions:
     data_dir: Path
     dataset: str = "multiwoz21"
     split: str = "test"
-    mode: Literal["e2e", "dst"] = "e2e"
+    mode: BenchMode = "e2e"
     model_dir: Path | None = None
     template: str | None = None
     served_model: str | None = None
@@ -181,7 +189,11 @@ def run_bench(
     inputs = load_inputs(options.dataset, options.data_dir, options.split, options.limit_dialogues)
     source = options.template or options.model_dir
     # chat endpoints render with the server's template; a local one, when given, decides the roles as in training
-    template = load_chat_template(source) if source is not None or options.protocol != "chat" else None
+    template: ChatTemplate | None = None
+    if source is not None:
+        template = load_chat_template(source)
+    elif options.protocol != "chat":
+        raise SpecTodError("give --model-dir (the served model's folder) or --template (a named chat template)")
     config = build_config(options, inputs, template)
     open_run_dir(options.run_dir, config)
     shard_of = assign_shards(inputs.dialogues, config.shards)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from spec_tod.bench.protocols import ProtocolName
 from spec_tod.cli.groups import default_group
 from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
@@ -137,7 +136,9 @@ def run(
     timeout: float = typer.Option(
         120.0, "--timeout", click_type=click.FloatRange(0.0, min_open=True), help="Seconds per request attempt."
     ),
-    max_retries: int = typer.Option(5, "--max-retries", min=0, help="Retries of a request before its turn is recorded as failed."),
+    max_retries: int = typer.Option(
+        5, "--max-retries", min=0, help="Retries of a request before its turn is recorded as failed."
+    ),
     index: Path | None = typer.Option(
         None, "--index", help="--mode du: the retrieval index folder (`spec-tod du index`)."
     ),
@@ -157,13 +158,16 @@ def run(
 ) -> None:
     """Run (or continue) a benchmark into --run-dir and print the summary."""
     from spec_tod.bench.config import CallSettings
-    from spec_tod.bench.runner import BenchOptions, run_bench
+    from spec_tod.bench.protocols import is_protocol_name
+    from spec_tod.bench.runner import BenchOptions, is_bench_mode, run_bench
+    from spec_tod.errors import SpecTodError
 
-    if mode not in ("e2e", "dst", "du", "response"):
+    bench_mode = mode if is_bench_mode(mode) else None  # None: du, which has its own runner
+    if bench_mode is None and mode != "du":
         raise SpecTodError(f"--mode {mode!r}: expected e2e, dst, du or response")
     if max_context_tokens is not None and mode != "response":
         raise SpecTodError("--max-context-tokens applies to --mode response only")
-    if protocol not in ("openai", "chat", "tgi"):
+    if not is_protocol_name(protocol):
         raise SpecTodError(f"--protocol {protocol!r}: expected openai, chat or tgi")
     if mode == "response" and protocol == "chat":
         raise SpecTodError("--mode response sends plain 'user> / bot>' text: use --protocol openai or tgi, not chat")
@@ -174,7 +178,7 @@ def run(
     needs_template = protocol != "chat" and mode != "response"
     if not endpoint or (needs_template and model_dir is None and template is None):
         endpoint, model_dir = _from_served(endpoint, model_dir, template, needs_template)
-    if mode == "du":
+    if bench_mode is None:
         from spec_tod.cli.du import bench_du
 
         if index is None:
@@ -194,7 +198,7 @@ def run(
         data_dir=data_dir or default_data_dir(),
         dataset=dataset,
         split=split,
-        mode=mode,
+        mode=bench_mode,
         model_dir=model_dir,
         template=template,
         served_model=served_model,
@@ -306,7 +310,9 @@ def _summary(report: dict[str, Any], run_dir: Path) -> None:
         if scores.get("dst"):
             table.add_row("joint goal accuracy", f"{scores['dst']['joint_accuracy']:.2f}")
     for kind, stats in report["latency_s"].items():
-        table.add_row(f"{kind} latency p50 / p95 / p99 (s)", f"{stats['p50_s']:.3f} / {stats['p95_s']:.3f} / {stats['p99_s']:.3f}")
+        table.add_row(
+            f"{kind} latency p50 / p95 / p99 (s)", f"{stats['p50_s']:.3f} / {stats['p95_s']:.3f} / {stats['p99_s']:.3f}"
+        )
     for kind, stats in (report.get("streaming") or {}).get("by_call", {}).items():
         ttft = stats["ttft_ms"]
         table.add_row(f"{kind} TTFT mean / p50 (ms)", f"{ttft['mean']:.1f} / {ttft.get('p50', float('nan')):.1f}")

@@ -110,10 +110,10 @@ def build_data_command(
         bool, typer.Option(help="Also save a Hugging Face datasets folder <name>.hf/ (load_from_disk, push_to_hub).")
     ] = False,
     label: Annotated[
-        Optional[str], typer.Option(help="A name for this data set, stored with the provenance in the manifest.")
+        str | None, typer.Option(help="A name for this data set, stored with the provenance in the manifest.")
     ] = None,
     push_to_hub: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--push-to-hub",
             metavar="REPO",
@@ -122,7 +122,7 @@ def build_data_command(
         ),
     ] = None,
     index: Annotated[
-        Optional[Path], typer.Option(help="du-* tasks: the retrieval index folder (`spec-tod du index`).")
+        Path | None, typer.Option(help="du-* tasks: the retrieval index folder (`spec-tod du index`).")
     ] = None,
     response_format: Annotated[
         str,
@@ -133,7 +133,7 @@ def build_data_command(
         ),
     ] = "turns",
     max_context_tokens: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             min=1,
             help="--task response --response-format turns: drop the oldest exchanges of a prompt longer than this "
@@ -146,7 +146,8 @@ def build_data_command(
 
     Several splits and tasks (--split dev,test --task dst,e2e) build every combination from one read of
     each split; each file gets the manifest of its own one-split, one-task command.
-    The same command always writes the same bytes. Bad input stops with one message naming the file and dialogue, and nothing is written.
+    The same command always writes the same bytes. Bad input stops with one message naming the file and dialogue,
+    and nothing is written.
     """
     data_dir = data_dir if data_dir is not None else default_data_dir().resolve()
     splits, tasks = _choices(split, SPLIT_CHOICES, "--split"), _choices(task, (*TASKS, *DU_TASKS, "response"), "--task")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from importlib.resources import as_file
 from pathlib import Path
-from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -43,32 +43,32 @@ def finetune_command(
     output_dir: Path | None = typer.Option(None, "--output-dir", help="The run folder: configs, logs, checkpoints, adapter."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
     backend: BackendName = typer.Option("docker", help=_BACKEND_HELP),
-    gpus: Optional[str] = typer.Option(None, help=_GPUS_HELP),
-    image: Optional[str] = typer.Option(None, help="axolotl image for the docker backend (default: settings' docker.image)."),
-    docker_host: Optional[str] = typer.Option(None, help=_DOCKER_HOST_HELP),
-    wandb_project: Optional[str] = typer.Option(
+    gpus: str | None = typer.Option(None, help=_GPUS_HELP),
+    image: str | None = typer.Option(None, help="axolotl image for the docker backend (default: settings' docker.image)."),
+    docker_host: str | None = typer.Option(None, help=_DOCKER_HOST_HELP),
+    wandb_project: str | None = typer.Option(
         None, "--wandb-project", help="Log to this Weights & Biases project (key: $WANDB_API_KEY, never a flag)."
     ),
-    wandb_entity: Optional[str] = typer.Option(None, "--wandb-entity", help="W&B team or user owning the project."),
-    wandb_name: Optional[str] = typer.Option(None, "--wandb-name", help="W&B run name."),
-    tensorboard: Optional[bool] = typer.Option(
+    wandb_entity: str | None = typer.Option(None, "--wandb-entity", help="W&B team or user owning the project."),
+    wandb_name: str | None = typer.Option(None, "--wandb-name", help="W&B run name."),
+    tensorboard: bool | None = typer.Option(
         None, "--tensorboard/--no-tensorboard", help="Write TensorBoard event files into the run folder (runs/)."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
-    eval_every: Optional[int] = typer.Option(
+    eval_every: int | None = typer.Option(
         None, "--eval-every", min=1,
         help="Every N steps (and at the end) bench the weights in training on the dev split and log the scores "
         "beside the loss (RUN/dev-eval/, the terminal, TensorBoard/W&B). Local backend only.",
     ),
     eval_dialogues: int = typer.Option(5, "--eval-dialogues", min=1, help="Dev dialogues per evaluation (the first K)."),
-    eval_mode: Optional[str] = typer.Option(
+    eval_mode: str | None = typer.Option(
         None, "--eval-mode", help="e2e, dst or response (default: from the training data)."
     ),
-    eval_data_dir: Optional[Path] = typer.Option(
+    eval_data_dir: Path | None = typer.Option(
         None, "--eval-data-dir", help="The data folder of the dev split (default: $SPEC_TOD_DATA_DIR or ../shared/data)."
     ),
-    eval_max_context_tokens: Optional[int] = typer.Option(
+    eval_max_context_tokens: int | None = typer.Option(
         None, "--eval-max-context-tokens", min=1, help="Response task: the --max-context-tokens the data was built with."
     ),
 ) -> None:

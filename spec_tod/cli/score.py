@@ -80,14 +80,14 @@ def score_command(
         ),
     ] = False,
     details: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             help="Write per-dialogue verdicts to this JSON file ({provenance, dialogues: [...]}): Inform/Success per "
             "domain and why each failed."
         ),
     ] = None,
     label: Annotated[
-        Optional[str], typer.Option(help="A name for these scores, stored with their provenance in the JSON outputs.")
+        str | None, typer.Option(help="A name for these scores, stored with their provenance in the JSON outputs.")
     ] = None,
     show_failures: Annotated[
         int, typer.Option(min=0, help="Print the first N dialogues that failed Inform or Success, with the reasons.")

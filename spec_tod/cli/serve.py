@@ -75,7 +75,7 @@ def start_command(
     ),
     image: str | None = typer.Option(None, "--image", help="Engine image:tag (default: the engine's pinned image)."),
     shm_size: str = typer.Option("1g", "--shm-size", help="Shared memory for the container (NCCL needs it when sharding)."),
-    dtype: Optional[str] = typer.Option(
+    dtype: str | None = typer.Option(
         None, "--dtype",
         help="Weight dtype (default: bfloat16 in containers and for transformers on a GPU, "
         "float32 for transformers on the CPU).",

@@ -48,9 +48,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
         """Send ``request`` on an idle (or new) connection to its origin; the response, body read."""
         url = request.url
         key = (url.raw_scheme, url.host, url.port)
-        pool = self._pools.get(key)  # type: ignore[arg-type]  # (None port: the scheme's default, one pool)
+        pool = self._pools.get(key)  # None port: the scheme's default, one pool
         if pool is None:
-            pool = self._pools[key] = self._new_pool(url)  # type: ignore[index]
+            pool = self._pools[key] = self._new_pool(url)
         # checked before aread(), which turns a streamed body into a whole one; a whole one is never chunked
         chunked = not isinstance(request.stream, httpx.ByteStream) and (
             request.headers.get("transfer-encoding", "").lower() == "chunked"

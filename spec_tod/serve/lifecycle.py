@@ -18,7 +18,15 @@ from pathlib import Path
 
 from spec_tod.errors import SpecTodError
 from spec_tod.serve import registry
-from spec_tod.serve.container import ContainerPlan, ContainerServer, Network, engine_bind, find_container, model_mounts, start_container
+from spec_tod.serve.container import (
+    ContainerPlan,
+    ContainerServer,
+    Network,
+    engine_bind,
+    find_container,
+    model_mounts,
+    start_container,
+)
 from spec_tod.serve.engines import Adapter, Engine, Launch, default_dtype, engine, resolve_device
 from spec_tod.serve.health import StartedEngine, is_healthy, wait_until_healthy
 from spec_tod.serve.local import LocalServer, start_process, transformers_command
