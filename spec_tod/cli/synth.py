@@ -15,7 +15,7 @@ from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_open, write_json
 from spec_tod.settings import default_data_dir
 from spec_tod.synth.graph import Graph, Scalar, load_graph
-from spec_tod.synth.resources import example_names, graph_path
+from spec_tod.synth.resources import example_names, graph_file
 from spec_tod.tasks.writers import LAYOUTS
 
 synth_app = typer.Typer(
@@ -29,7 +29,8 @@ GRAPH_HELP = f"A graph YAML file, or the name of an example graph ({', '.join(ex
 
 
 def _graph(value: str) -> Graph:
-    return load_graph(graph_path(value))
+    with graph_file(value) as path:
+        return load_graph(path)
 
 
 def _params(values: list[str] | None) -> dict[str, Scalar]:

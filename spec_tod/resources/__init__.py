@@ -1,4 +1,5 @@
-"""The files that ship inside the package: prompt templates, training configs, the evaluator's tables.
+"""The files that ship inside the package: prompt templates, training configs, the evaluator's tables,
+synth's example graphs.
 
 They are read through :mod:`importlib.resources`, so an installed wheel finds them exactly as a
 source checkout does; nothing is looked up relative to the repository.
@@ -12,6 +13,7 @@ from importlib.resources.abc import Traversable
 CONFIGS = "configs"
 TEMPLATES = "templates"
 MWZ_EVAL = "mwz_eval"
+SYNTH = "synth"
 
 
 def resource(folder: str, name: str) -> Traversable:
