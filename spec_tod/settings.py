@@ -22,7 +22,7 @@ def state_dir() -> Path:
 
 
 def default_data_dir() -> Path:
-    """The data folder when none is given (docs/data-folder.md).
+    """The data folder when none is given (docs/install.md, "The data folder").
 
     ``$SPEC_TOD_DATA_DIR``; else ``../shared/data`` beside a source checkout, when that folder exists;
     else ``state_dir()/data``, the folder ``spec-tod quickstart`` downloads the MultiWOZ files into.

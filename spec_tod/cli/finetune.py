@@ -16,6 +16,7 @@ from rich.table import Table
 from spec_tod.containers import exit_message
 from spec_tod.errors import SpecTodError
 from spec_tod.resources import CONFIGS, names, resource
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP
 from spec_tod.train.finetune import plan_training
 from spec_tod.train.launch import Backend, BackendName, Launch, execute, make_backend
 from spec_tod.train.merge import plan_merge
@@ -66,7 +67,7 @@ def finetune_command(
         None, "--eval-mode", help="e2e, dst or response (default: from the training data)."
     ),
     eval_data_dir: Path | None = typer.Option(
-        None, "--eval-data-dir", help="The data folder of the dev split (default: $SPEC_TOD_DATA_DIR or ../shared/data)."
+        None, "--eval-data-dir", help=f"The data folder of the dev split (default: {DEFAULT_DATA_DIR_HELP})."
     ),
     eval_max_context_tokens: int | None = typer.Option(
         None, "--eval-max-context-tokens", min=1, help="Response task: the --max-context-tokens the data was built with."

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_open, write_json
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 from spec_tod.synth.graph import Graph, Scalar, load_graph
 from spec_tod.synth.resources import example_names, graph_file
 from spec_tod.tasks.writers import LAYOUTS
@@ -105,7 +105,7 @@ def simulate_command(
         typer.Option(
             "--corpus",
             help="Seed corpus (JSONL, or a JSON array). Default: the graph's corpus.data_file in the data folder "
-            "($SPEC_TOD_DATA_DIR or ../shared/data).",
+            f"({DEFAULT_DATA_DIR_HELP}).",
         ),
     ] = None,
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="Dialogues to simulate.")] = 100,
