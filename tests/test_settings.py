@@ -10,13 +10,14 @@ from spec_tod import settings
 
 
 def _fake_package(tmp_path: Path, checkout: bool, shared: bool) -> Path:
+    """The folder above a spec_tod package: a checkout (pyproject.toml beside it) or site-packages."""
     root = tmp_path / "repo"
     (root / "spec_tod").mkdir(parents=True)
     if checkout:
         (root / "pyproject.toml").write_text("[project]\n")
     if shared:
         (tmp_path / "shared" / "data").mkdir(parents=True)
-    return root / "spec_tod" / "settings.py"
+    return root
 
 
 @pytest.mark.parametrize(
@@ -28,7 +29,7 @@ def _fake_package(tmp_path: Path, checkout: bool, shared: bool) -> Path:
     ],
 )
 def test_default_data_dir(tmp_path: Path, monkeypatch, checkout: bool, shared: bool, expected: str) -> None:
-    monkeypatch.setattr(settings, "__file__", str(_fake_package(tmp_path, checkout, shared)))
+    monkeypatch.setattr(settings, "REPO_ROOT", _fake_package(tmp_path, checkout, shared))
     monkeypatch.delenv(settings.DATA_DIR_ENV, raising=False)
     monkeypatch.setenv(settings.STATE_DIR_ENV, str(tmp_path / "home"))
     assert settings.default_data_dir() == tmp_path / expected
