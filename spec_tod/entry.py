@@ -12,8 +12,8 @@ import sys
 def main() -> None:
     """The ``spec-tod`` console script: :func:`spec_tod.cli.main`, then an exit that skips the interpreter's teardown.
 
-    Tearing down a process that holds a loaded corpus costs 0.4-0.5 s of freeing objects one by one,
-    for nothing. Once the command has returned, its outputs are flushed and the ``atexit`` handlers
+    Tearing down a process that holds a loaded corpus frees its objects one by one, for nothing
+    (docs/speed.md). Once the command has returned, its outputs are flushed and the ``atexit`` handlers
     run (logging, multiprocessing, temporary folders), the process ends at once. It exits normally
     when a non-daemon thread is still running, since the interpreter would wait for that thread.
     """

@@ -1,6 +1,7 @@
 """Prompt strings for the server: the chat template, the role mapping, one BOS, and the context limit.
 
 A prompt (messages plus the role the model writes next, :mod:`spec_tod.bench.prompts`) is rendered
+(message by message where that gives exactly the same text: :mod:`spec_tod.chat.incremental`)
 with the served model's chat template after the role mapping training used
 (:func:`spec_tod.chat.roles.role_map`) and ends with the start of the message to write: the
 template's rendering of that message with empty content, cut before its end-of-message text. For
@@ -29,6 +30,7 @@ from typing import Any
 
 from spec_tod.bench.loops import PromptTooLong
 from spec_tod.bench.prompts import Prompt
+from spec_tod.chat.incremental import IncrementalRenderer
 from spec_tod.chat.roles import role_map
 from spec_tod.chat.template import ChatTemplate
 from spec_tod.tasks.length import load_tokenizer
@@ -91,11 +93,12 @@ class PromptRenderer:
     def __post_init__(self) -> None:
         self.roles = role_map(self.template)
         self.strip_bos = adds_bos(self.encode, self.template)
+        self._renderer = IncrementalRenderer(self.template, list(dict.fromkeys(self.roles.values())))
 
     def __call__(self, prompt: Prompt, new_tokens: int) -> str:
         messages, role = prompt
-        rendered = [{"role": self.roles[r], "content": content} for r, content in messages]
-        text = self.template.render(rendered, {"role": self.roles[role], "content": ""}).text
+        roles = self.roles
+        text = self._renderer.render([(roles[r], content) for r, content in messages], roles[role]).text
         bos = self.template.bos_token
         if self.strip_bos and bos and text.startswith(bos):
             text = text[len(bos) :]

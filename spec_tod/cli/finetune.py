@@ -39,6 +39,11 @@ def finetune_command(
     profile: str | None = typer.Option(
         None, help=f"Hardware profile: {', '.join(PROFILES)} ('cpu' trains a few steps without CUDA)."
     ),
+    speed: str | None = typer.Option(
+        None,
+        help="release (default: the release's recipe exactly) or fast (sample packing with per-record attention, "
+        "SDPA, Liger kernels on GPUs; docs/speed.md).",
+    ),
     base_model: str | None = typer.Option(None, "--base-model", help="Hub id or local folder of the model to fine-tune."),
     data: list[Path] | None = typer.Option(None, "--data", help="build-data output (.jsonl file or folder); repeatable."),
     output_dir: Path | None = typer.Option(None, "--output-dir", help="The run folder: configs, logs, checkpoints, adapter."),
@@ -91,7 +96,8 @@ def finetune_command(
     overrides: dict[str, Any] = {
         key: value
         for key, value in {
-            "preset": preset, "profile": profile, "base_model": base_model, "output_dir": output_dir and str(output_dir),
+            "preset": preset, "profile": profile, "speed": speed, "base_model": base_model,
+            "output_dir": output_dir and str(output_dir),
             "data": [{"path": str(path)} for path in data] if data else None, "max_steps": max_steps,
             "docker": image and {"image": image},
             "tracking": tracking or None,

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 @contextmanager
 def _without_parallel_helpers() -> Iterator[None]:
-    """Import sacremoses without joblib (which imports numpy) and tqdm: half its 0.5 s import.
+    """Import sacremoses without joblib (which imports numpy) and tqdm: about half its import time.
 
     sacremoses imports them at module level for ``parallelize_preprocess`` only, which spec-tod never
     calls. While sacremoses is imported, stand-ins whose names import the real library when called

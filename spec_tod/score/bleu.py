@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     """sacrebleu's default corpus BLEU (13a, case-sensitive, exp smoothing) on the 0-100 scale."""
-    # Imported here: the scorer runs this in a forked worker, so sacrebleu's 0.15 s import runs beside
+    # Imported here: the scorer runs this in a forked worker, so sacrebleu's import runs beside
     # the rest of the scoring instead of before it.
     from sacrebleu import corpus_bleu
 

@@ -122,9 +122,31 @@ def slot_name(domain: str, parameter: str) -> str:
     return parameter
 
 
-@cache
+_BUILT: dict[int, tuple[Service, dict]] = {}
+"""Functions already built, by the identity of their service (kept alive beside them, so an id is never reused)."""
+
+
 def service_function(service: Service) -> dict:
-    """The function specification of one schema service (MultiWOZ or SGD rules by its name)."""
+    """The function specification of one schema service (MultiWOZ or SGD rules by its name).
+
+    Built once per service object (kept by identity: hashing a service hashes all its slots, which
+    cost more than the lookup saves). The same dict is returned each time, so it is read, never
+    changed (:func:`built_function`).
+    """
+    built = _BUILT.get(id(service))
+    if built is not None and built[0] is service:
+        return built[1]
+    function = _service_function(service)
+    _BUILT[id(service)] = (service, function)
+    return function
+
+
+def built_function(function: dict) -> bool:
+    """Whether ``function`` is one :func:`service_function` returned (and so never changes)."""
+    return any(entry[1] is function for entry in _BUILT.values())
+
+
+def _service_function(service: Service) -> dict:
     multiwoz = is_multiwoz_domain(service.name)
     rules = multiwoz_rules()
     arguments = []

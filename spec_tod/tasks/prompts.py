@@ -22,7 +22,14 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from spec_tod.data.readers.delex import placeholder
-from spec_tod.tasks.functions import DONTCARE, function_domain, functions_for, parameter_name, slot_name
+from spec_tod.tasks.functions import (
+    DONTCARE,
+    built_function,
+    function_domain,
+    functions_for,
+    parameter_name,
+    slot_name,
+)
 from spec_tod.tasks.instructions import dst_instruction_block, e2e_instruction_block
 from spec_tod.tasks.templates import jinja_template
 
@@ -63,9 +70,19 @@ _DECODER = json.JSONDecoder()
 
 def render_functions(functions: list[dict]) -> str:
     """The ``<FUNCTIONS>...</FUNCTIONS>`` block followed by the "To call a function ..." line."""
-    # Keyed by the functions' compact JSON (C-encoded, cheap): the indented rendering is the
-    # slowest step of building a record, and dialogues share a few function sets.
-    return _rendered(json.dumps(functions, ensure_ascii=False))
+    # Dialogues share a few function sets. Functions built by service_function (never changed) are
+    # kept by identity; any others are keyed by their compact JSON.
+    key = tuple(map(id, functions))
+    known = _BY_IDENTITY.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], functions, strict=True)):
+        return known[1]
+    text = _rendered(json.dumps(functions, ensure_ascii=False))
+    if len(_BY_IDENTITY) < 1024 and all(built_function(f) for f in functions):
+        _BY_IDENTITY[key] = (list(functions), text)
+    return text
+
+
+_BY_IDENTITY: dict[tuple[int, ...], tuple[list[dict], str]] = {}
 
 
 @lru_cache(maxsize=1024)

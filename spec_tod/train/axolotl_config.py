@@ -112,7 +112,7 @@ def axolotl_config(
         "bf16": settings.bf16,
         "fp16": settings.fp16,
         "tf32": settings.tf32,
-        "flash_attention": settings.flash_attention,
+        **_attention_keys(settings),
         "gradient_checkpointing": settings.gradient_checkpointing,
         "logging_steps": settings.logging_steps,
         "save_safetensors": True,
@@ -132,6 +132,13 @@ def axolotl_config(
     cfg |= _tracking_keys(settings)
     cfg |= settings.axolotl
     return cfg
+
+
+def _attention_keys(settings: TrainSettings) -> dict[str, Any]:
+    """``attn_implementation`` when one is set (axolotl refuses it beside its legacy flags), else the legacy flag."""
+    if settings.attn_implementation:
+        return {"attn_implementation": settings.attn_implementation}
+    return {"flash_attention": settings.flash_attention}
 
 
 def merge_config(settings: TrainSettings, where: PathMap = host_paths) -> dict[str, Any]:

@@ -5,7 +5,9 @@ A *preset* is a recipe: ``spec-tod`` is the release's (the defaults of
 with a 4-bit base, ``full`` fine-tunes every weight of a small model. A *profile* adapts any
 recipe to the hardware: ``gpu`` changes nothing, ``cpu`` turns off what needs CUDA (bf16, flash
 attention, LoRA kernels, paged optimizers) and trains a few steps, for tests and the quickstart.
-The user's keys win over both, field by field (nested sections are merged, not replaced).
+A *speed* (``release``, the default, or ``fast``: sample packing, SDPA, Liger kernels on GPUs) is
+applied over the profile. The user's keys win over all three, field by field (nested sections are
+merged, not replaced).
 """
 
 from __future__ import annotations
@@ -60,15 +62,51 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+FAST: dict[str, Any] = {
+    "sample_packing": True,
+    "pad_to_sequence_len": True,
+    "attn_implementation": "sdpa",
+}
+"""``speed: fast`` on any profile. Packing puts several records in one ``sequence_len`` row; with SDPA
+axolotl (0.19) isolates the packed records with a block-diagonal mask (or varlen attention), so no
+record attends to another; ``pad_to_sequence_len`` is what axolotl asks for beside packing. It
+changes how many records an optimizer step sees (rows are full), so losses are not step for step
+those of the release recipe."""
+
+FAST_GPU_KERNELS: dict[str, Any] = {
+    "plugins": ["axolotl.integrations.liger.LigerPlugin"],
+    "liger_rope": True,
+    "liger_rms_norm": True,
+    "liger_glu_activation": True,
+    "liger_fused_linear_cross_entropy": True,
+}
+"""``speed: fast`` on the ``gpu`` profile adds Liger's Triton kernels (raw axolotl keys): RoPE, RMSNorm,
+SwiGLU and the fused linear + cross-entropy, which computes the same loss without materialising the
+logits. They need CUDA, so the ``cpu`` profile leaves them out."""
+
+
+def speed_keys(speed: str, profile: str) -> dict[str, Any]:
+    """The keys ``speed`` sets on ``profile`` (``release``: none, the release's recipe exactly)."""
+    if speed == "release":
+        return {}
+    return {**FAST, "axolotl": dict(FAST_GPU_KERNELS)} if profile == "gpu" else dict(FAST)
+
+
+SPEEDS = ("release", "fast")
+
+
 def resolve_settings(raw: Mapping[str, Any], source: str) -> TrainSettings:
-    """Settings from the user's keys ``raw`` over their preset and profile; ``source`` names them in errors."""
+    """Settings from the user's keys ``raw`` over their preset, profile and speed; ``source`` names them in errors."""
     preset = raw.get("preset", "spec-tod")
     profile = raw.get("profile", "gpu")
+    speed = raw.get("speed", "release")
     if preset not in PRESETS:
         raise SpecTodError(f"{source}: unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if profile not in PROFILES:
         raise SpecTodError(f"{source}: unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    merged = _deep_merge(_deep_merge(PRESETS[preset], PROFILES[profile]), raw)
+    if speed not in SPEEDS:
+        raise SpecTodError(f"{source}: unknown speed {speed!r}; choose one of {', '.join(SPEEDS)}")
+    merged = _deep_merge(_deep_merge(_deep_merge(PRESETS[preset], PROFILES[profile]), speed_keys(speed, profile)), raw)
     try:
         return TrainSettings.model_validate(merged)
     except ValidationError as error:

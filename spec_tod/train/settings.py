@@ -112,6 +112,11 @@ class TrainSettings(_Strict):
 
     preset: str = "spec-tod"
     profile: Literal["gpu", "cpu"] = "gpu"
+    speed: Literal["release", "fast"] = Field(
+        "release",
+        description="release: the release's recipe exactly; fast: sample packing with per-sample attention "
+        "(SDPA), and Liger kernels on GPUs (spec_tod.train.presets.SPEEDS, docs/speed.md).",
+    )
     base_model: str = Field(description="Hub id or local folder of the model to fine-tune.")
     data: list[DataSource] = Field(min_length=1)
     output_dir: Path
@@ -144,6 +149,10 @@ class TrainSettings(_Strict):
     fp16: bool = False
     tf32: bool = False
     flash_attention: bool = False
+    attn_implementation: str | None = Field(
+        None,
+        description="axolotl's attention backend (sdpa, flash_attention_2, ...); None: the legacy flash_attention flag decides.",
+    )
     gradient_checkpointing: bool = True
 
     val_set_size: float = Field(0.01, ge=0)
@@ -178,4 +187,9 @@ class TrainSettings(_Strict):
             raise ValueError("set saves_per_epoch or save_steps, not both")
         if self.bf16 is True and self.fp16:
             raise ValueError("bf16 and fp16 cannot both be true")
+        if self.flash_attention and self.attn_implementation:
+            raise ValueError(
+                f"flash_attention: true and attn_implementation: {self.attn_implementation} name two attention backends; "
+                "set attn_implementation: flash_attention_2 (and flash_attention: false) instead"
+            )
         return self

@@ -38,7 +38,8 @@ def config_problems(cfg: Mapping[str, Any]) -> list[str]:
     from axolotl.utils.schemas.datasets import SFTDataset
     from pydantic import ValidationError
 
-    problems = _unknown_keys(AxolotlInputConfig, cfg, "")
+    problems, plugin_fields = _plugin_fields(cfg.get("plugins") or [])
+    problems += _unknown_keys(AxolotlInputConfig, {k: v for k, v in cfg.items() if k not in plugin_fields}, "")
     valid_entries = []
     for index, entry in enumerate(cfg.get("datasets") or []):
         if not isinstance(entry, Mapping):
@@ -54,6 +55,24 @@ def config_problems(cfg: Mapping[str, Any]) -> list[str]:
     if valid_entries or not cfg.get("datasets"):
         problems += _schema_errors({**cfg, "datasets": valid_entries} if cfg.get("datasets") else cfg)
     return problems
+
+
+def _plugin_fields(plugins: list[Any]) -> tuple[list[str], set[str]]:
+    """Problems loading ``plugins``, and the settings they add (axolotl merges each plugin's arguments into its schema)."""
+    import importlib
+
+    problems: list[str] = []
+    fields: set[str] = set()
+    for name in plugins:
+        try:
+            module, _, cls = str(name).rpartition(".")
+            arguments = getattr(importlib.import_module(module), cls)().get_input_args()
+            if arguments:
+                module, _, cls = arguments.rpartition(".")
+                fields |= set(getattr(importlib.import_module(module), cls).model_fields)
+        except (ImportError, AttributeError, ValueError) as error:
+            problems.append(f"plugins: {name!r} cannot be loaded ({error})")
+    return problems, fields
 
 
 def _schema_errors(cfg: Mapping[str, Any]) -> list[str]:

@@ -87,7 +87,7 @@ def test_e2e_bench_against_transformers_serve_on_the_tiny_model(
     scores = json.loads((run_dir / "scores.json").read_text())
     assert all(isinstance(scores[name], float) for name in ("inform", "success", "bleu", "combined"))
     assert (run_dir / "report.md").stat().st_size > 0
-    assert (run_dir / "plots" / "latency.png").stat().st_size > 0 and (run_dir / "plots" / "domains.png").is_file()
+    assert (run_dir / "plots" / "latency.svg").stat().st_size > 0 and (run_dir / "plots" / "domains.svg").is_file()
     assert "inform" in result.stdout
 
 

@@ -46,7 +46,7 @@ def test_e2e_run_writes_every_turn_scores_and_report(
     scores = json.loads((tmp_path / "run" / "scores.json").read_text())
     assert all(isinstance(scores[name], float) for name in ("inform", "success", "bleu", "combined"))
     assert set(outputs.report["latency_s"]) == {"dst", "response"}
-    for name in ("report.json", "report.md", "plots/latency.png", "plots/domains.png"):
+    for name in ("report.json", "report.md", "plots/latency.svg", "plots/domains.svg"):
         assert (tmp_path / "run" / name).stat().st_size > 0
     # Rerunning a finished run sends nothing and rewrites the same predictions.
     before = (tmp_path / "run" / "predictions.json").read_bytes()
