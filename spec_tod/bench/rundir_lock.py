@@ -1,0 +1,62 @@
+"""One writer per run directory: an advisory lock that the process running it holds until it exits.
+
+Two ``spec-tod bench`` processes on one run directory (a second terminal, a scheduler's retry)
+would send every request twice and append to the same shard files. The lock is ``flock`` on
+``<run_dir>/.lock``: the kernel releases it when the holder exits in any way (SIGKILL included),
+so a stale lock never blocks a resume. The holder writes its PID into the file so that the refused
+process can name it. The file itself is never removed: unlinking a lock file while another process
+waits to open it would let two processes hold "the" lock on two different files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+
+from spec_tod.errors import SpecTodError
+from spec_tod.fileio import remove_stale_temp_files
+
+LOCK_FILE = ".lock"
+
+
+class RunDirLock:
+    """``with RunDirLock(run_dir):`` holds the run directory or raises a one-line ``SpecTodError`` at once.
+
+    On entry it also removes the temporary files an earlier, killed process left in the run
+    directory (nothing else can be writing them while the lock is held).
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunDirLock:
+        path = self.run_dir / LOCK_FILE
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise SpecTodError(f"{path}: cannot create the run directory's lock ({error.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise SpecTodError(
+                f"{self.run_dir}: in use by another spec-tod process (PID {holder}); wait for it to finish, "
+                "or stop it and rerun"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._fd = fd
+        remove_stale_temp_files(self.run_dir)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None
