@@ -144,21 +144,23 @@ def unbroken(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     return run_dir
 
 
+@pytest.mark.parametrize("outage_s", [3.0, pytest.param(20.0, marks=pytest.mark.slow)])
 def test_a_server_down_mid_run_is_waited_out(
-    tmp_path: Path, data_dir: Path, dialogues: list[Dialogue], unbroken: Path
+    tmp_path: Path, data_dir: Path, dialogues: list[Dialogue], unbroken: Path, outage_s: float
 ) -> None:
-    # The check takes the server down for 20 s; 3 s exercise the same path (refused connections,
-    # dropped requests, health polling) without slowing the suite. The budget is what bounds the wait.
+    # The check takes the server down for 20 s (slow); 3 s exercise the same path (refused connections,
+    # dropped requests, health polling) in the quick suite. The outage budget, not a clock, bounds the wait.
     total = sum(_turns(dialogues).values())
-    with ScriptedServer(delay_s=0.01, outage_after=40, outage_s=3.0) as server:
-        outputs = run_bench(_options(server.url, tmp_path / "run", data_dir, outage_budget_s=60.0))
+    with ScriptedServer(delay_s=0.01, outage_after=40, outage_s=outage_s) as server:
+        outputs = run_bench(_options(server.url, tmp_path / "run", data_dir, outage_budget_s=10 * outage_s))
     assert outputs is not None and server.outcomes["outages"] == 1
     counts = outputs.report["turns"]
     assert (counts["done"], counts["failed"], counts["skipped"]) == (total, 0, 0)
     assert counts["retried_attempts"] >= 1  # the requests in flight when it went down were sent again
     assert _predictions(tmp_path / "run") == _predictions(unbroken)
-    # Latency counts the wait: some call took at least the outage.
-    assert max(stats["max_s"] for stats in outputs.report["latency_s"].values()) >= 2.5
+    # Latency counts every attempt and the waits between them: a call that was cut off by the outage
+    # cannot have finished before the server listened again (a lower bound, so no race).
+    assert max(stats["max_s"] for stats in outputs.report["latency_s"].values()) >= 0.8 * outage_s
 
 
 def test_an_outage_longer_than_the_budget_fails_turns_and_leaves_no_scores(
