@@ -20,6 +20,22 @@ from spec_tod.fileio import remove_stale_temp_files
 
 LOCK_FILE = ".lock"
 
+_held: set[int] = set()
+"""Descriptors of the locks this process holds."""
+
+
+def _drop_in_child() -> None:
+    # A forked worker (scoring, normalising) shares the lock's open file description: were it to keep it,
+    # the lock would outlive a killed holder for as long as the worker lives and refuse the rerun. The
+    # child closes its copies; the parent's hold is unchanged. (Executed programs never get it: os.open
+    # makes descriptors non-inheritable.)
+    for fd in _held:
+        os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_drop_in_child)
+
 
 class RunDirLock:
     """``with RunDirLock(run_dir):`` holds the run directory or raises a one-line ``SpecTodError`` at once.
@@ -51,12 +67,14 @@ class RunDirLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         self._fd = fd
+        _held.add(fd)
         remove_stale_temp_files(self.run_dir)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._fd is not None:
+        if self._fd is not None and self._fd in _held:  # not in a forked child, which closed it already
+            _held.discard(self._fd)
             os.close(self._fd)  # closing the descriptor releases the lock
-            self._fd = None
+        self._fd = None
