@@ -217,7 +217,11 @@ def main() -> None:
             release = None if args.skip_release else run_release(slow.url, procs, total, args.cap_s)
             h = _fmt(naive, ideal, total) if naive else ("      -", "      -")
             o, a = _fmt(ours_t, ideal, total), _fmt(aio_t, ideal, total)
-            r = f"{release.wall_s:9.2f} {procs:5d} {release.wall_s / ours_t.wall_s:10.2f}x" if release else f"{'-':>9} {'-':>5} {'-':>11}"
+            r = (
+                f"{release.wall_s:9.2f} {procs:5d} {release.wall_s / ours_t.wall_s:10.2f}x"
+                if release
+                else f"{'-':>9} {'-':>5} {'-':>11}"
+            )
             print(f"{n:9d} | {ideal:7.2f} | {h[0]:>7} {h[1]:>7} | {o[0]:>10} {o[1]:>7} | {a[0]:>9} {a[1]:>7} | {r}", flush=True)
 
         overhead_in_flight = 16

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.fuzzy import partial_ratio
-from spec_tod.data.readers import multiwoz21
 from spec_tod.data.gc_pause import gc_paused
+from spec_tod.data.readers import multiwoz21
 from spec_tod.settings import default_data_dir
 
 

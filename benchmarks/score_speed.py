@@ -72,7 +72,7 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
 
 
 def write_goals(path: Path, data_dir: Path) -> None:
-    """The evaluator's undistributed goals.json, from spec-tod's rebuild of it (evaluation.md 5.1)."""
+    """The evaluator's undistributed goals.json, from spec-tod's rebuild of it (docs/evaluation.md, section 5.1)."""
     import json
 
     from spec_tod.score.references import split_references
@@ -112,7 +112,7 @@ def main() -> None:
             write_goals(goals, args.data_dir)
 
     # Its BLEU and DST need the whole MultiWOZ 2.2 test split; with an excerpt it runs Inform/Success and
-    # richness only (most of its time, evaluation.md 11), which makes the ratio a lower bound.
+    # richness only (most of its time, docs/evaluation.md section 11), which makes the ratio a lower bound.
     full_mwz22 = sum(path.stat().st_size for path in (args.data_dir / "multiwoz22" / "test").glob("*.json")) > 1_000_000
     metrics = "full" if full_mwz22 else "inform-success-richness"
     if reference is not None:
@@ -144,7 +144,7 @@ def main() -> None:
         verdict = "met" if ours_wall < GOAL_SECONDS else "MISSED (on a shared machine see CPU)"
         print(f"  goal < {GOAL_SECONDS} s wall: {verdict}; CPU {ours_cpu:.2f} s")
         if reference is None:
-            print("  reference evaluator: not run (--reference-evaluator DIR); evaluation.md 11 documents 9-45 s")
+            print("  reference evaluator: not run (--reference-evaluator DIR); docs/evaluation.md section 11 documents 9-45 s")
         else:
             ratio = statistics.median(w for w, _ in rows["reference evaluator"]) / ours_wall
             print(f"  reference / spec-tod wall: {ratio:.1f}x (goal >= {GOAL_RATIO:.0f}x)")

@@ -357,8 +357,8 @@ class CompletionClient:
     async def advertised_concurrency(self) -> int | None:
         """Requests the servers say they take at once (sum of TGI's ``max_concurrent_requests``); ``None`` if none says."""
         infos = await asyncio.gather(*(self._info(ep) for ep in self._endpoints))
-        limits = [info.get("max_concurrent_requests") for info in infos if info is not None]
-        limits = [n for n in limits if isinstance(n, int) and not isinstance(n, bool) and n > 0]
+        advertised = [info.get("max_concurrent_requests") for info in infos if info is not None]
+        limits = [n for n in advertised if isinstance(n, int) and not isinstance(n, bool) and n > 0]
         return sum(limits) if limits else None
 
     def _pick_endpoint(self) -> _Endpoint:

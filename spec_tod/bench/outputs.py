@@ -1,12 +1,12 @@
 """What a finished run writes into its run directory, built from the shard checkpoints.
 
-* ``predictions.json``: the interchange format (evaluation.md, section 1), one entry per system turn
+* ``predictions.json``: the interchange format (docs/evaluation.md, section 1), one entry per system turn
   of every dialogue in dataset order: ``response`` (the delexicalised response; empty in DST mode and
   for turns that failed or were skipped), ``state`` (the predicted state after the turn, carried over
   unchanged through failed and skipped turns, without ``dontcare`` slots: the standardized
   evaluator's gold states have none, and the release's DST score ignored predicted ones) and
-  ``active_domains`` (the domain of the dialogue's last call so far, none before the first). Only model outputs go in, no timings, so an
-  interrupted and resumed run writes the same bytes as an uninterrupted one.
+  ``active_domains`` (the domain of the dialogue's last call so far, none before the first). Only model
+  outputs go in, no timings, so an interrupted and resumed run writes the same bytes as an uninterrupted one.
 * ``generations.json``: per dialogue and turn, the status, the raw generated texts, the parse
   problems and the request error of failed turns.
 * ``scores.json``: ``spec-tod score`` on the predictions (MultiWOZ only): Inform, Success, BLEU,
@@ -88,13 +88,12 @@ def build_predictions(
         turns = []
         for turn in range(len(dialogue.turns)):
             record = records.get((dialogue.id, turn))
-            done = statuses[dialogue.id, turn] == "done" and record is not None
-            if done:
-                tracker.apply(record.updates)
+            done = record if statuses[dialogue.id, turn] == "done" else None
+            if done is not None:
+                tracker.apply(done.updates)
             active = [tracker.domain] if tracker.domain != NO_DOMAIN else []
-            turns.append(
-                {"response": record.response if done else "", "state": without_dontcare(tracker.state), "active_domains": active}
-            )
+            response = done.response if done is not None else ""
+            turns.append({"response": response, "state": without_dontcare(tracker.state), "active_domains": active})
         predictions[interchange_id(dialogue.id)] = turns
     return predictions
 

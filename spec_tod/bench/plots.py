@@ -44,9 +44,9 @@ def latency_plot(records: Sequence[TurnRecord], path: Path) -> Path | None:
     if not by_kind:
         return None
     figure, axes = _pyplot().subplots(1, len(by_kind), figsize=(5 * len(by_kind), 3.5), squeeze=False)
-    for axis, (kind, values) in zip(axes[0], by_kind.items()):
+    for axis, (kind, values) in zip(axes[0], by_kind.items(), strict=True):
         axis.hist(values, bins=min(50, max(5, len(values) // 5)), color="tab:blue")
-        for q, style in zip(PERCENTILES, (":", "--", "-")):
+        for q, style in zip(PERCENTILES, (":", "--", "-"), strict=True):
             axis.axvline(percentile(values, q), color="tab:red", linestyle=style, label=f"p{q}")
         axis.set_title(f"{kind} calls ({len(values)})")
         axis.set_xlabel("latency (s)")

@@ -33,9 +33,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, get_args
 
 ProtocolName = Literal["openai", "chat", "tgi"]
+
+
+def is_protocol_name(value: str) -> TypeGuard[ProtocolName]:
+    """Whether ``value`` (from the command line) names a protocol."""
+    return value in get_args(ProtocolName)
 
 WirePrompt = str | list[dict[str, str]]
 """A raw prompt (completions, TGI) or chat messages (``{"role": ..., "content": ...}``)."""
@@ -283,7 +288,7 @@ class TGIGenerate:
             raise ProtocolError(f"no generated_text in the answer: {_preview(answer)}")
         details = answer.get("details") or {}
         raw = details.get("finish_reason")
-        finish = {"length": "length", "eos_token": "stop", "stop_sequence": "stop"}.get(raw, raw)
+        finish = {"length": "length", "eos_token": "stop", "stop_sequence": "stop"}.get(raw, raw) if isinstance(raw, str) else raw
         prefill = details.get("prefill")
         return Generated(
             text=_strip_stop(answer["generated_text"], finish, params.stop),

@@ -162,7 +162,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         ]
     if session.get("server_info"):
         info = session["server_info"]
-        lines += ["", "Server /info: " + ", ".join(f"{key}={info[key]}" for key in sorted(info) if not isinstance(info[key], (dict, list)))]
+        scalars = [f"{key}={info[key]}" for key in sorted(info) if not isinstance(info[key], (dict, list))]
+        lines += ["", "Server /info: " + ", ".join(scalars)]
     return "\n".join(lines) + "\n"
 
 

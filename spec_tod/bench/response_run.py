@@ -131,7 +131,7 @@ async def _run(
     def client(concurrency: int) -> CompletionClient:
         return CompletionClient(
             options.endpoints,
-            protocol=options.protocol,  # type: ignore[arg-type]
+            protocol=options.protocol,
             model=options.served_model,
             concurrency=concurrency,
             timeout_s=options.timeout_s,

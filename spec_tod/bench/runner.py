@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, TypeGuard, get_args
 
 from spec_tod.bench.arrivals import ArrivalSchedule
 from spec_tod.bench.availability import DEFAULT_OUTAGE_BUDGET_S
@@ -36,6 +37,7 @@ from spec_tod.bench.loops import Render, StateTracker, TurnRunner, history_turn
 from spec_tod.bench.metrics import DEFAULT_STREAM_PERCENTILES
 from spec_tod.bench.outputs import SERVER_INFO_FILE, RunOutputs, finalize, missing_turns, turn_statuses
 from spec_tod.bench.prompts import DialoguePrompts, dialogue_prompts
+from spec_tod.bench.protocols import ProtocolName
 from spec_tod.bench.render import PromptRenderer, model_context, server_context, tokenizer_encoder
 from spec_tod.bench.rundir_lock import RunDirLock
 from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
@@ -57,6 +59,14 @@ Progress = Callable[[int], None]
 """Called with the number of turns just accounted for (done, failed, or skipped after a failure)."""
 
 
+BenchMode = Literal["e2e", "dst", "response"]
+
+
+def is_bench_mode(value: str) -> TypeGuard[BenchMode]:
+    """Whether ``value`` (from the command line) is a mode :func:`run_bench` or the response bench runs."""
+    return value in get_args(BenchMode)
+
+
 @dataclass
 class BenchOptions:
     """What ``spec-tod bench`` was asked to do: the configuration's inputs and how to reach the servers."""
@@ -66,11 +76,11 @@ class BenchOptions:
     data_dir: Path
     dataset: str = "multiwoz21"
     split: str = "test"
-    mode: str = "e2e"
+    mode: BenchMode = "e2e"
     model_dir: Path | None = None
     template: str | None = None
     served_model: str | None = None
-    protocol: str = "openai"
+    protocol: ProtocolName = "openai"
     shards: int = 1
     shard: int | None = None
     concurrency: int | None = None
@@ -200,7 +210,11 @@ def run_bench(
         inputs = load_inputs(options.dataset, options.data_dir, options.split, options.limit_dialogues)
         source = options.template or options.model_dir
         # chat endpoints render with the server's template; a local one, when given, decides the roles as in training
-        template = load_chat_template(source) if source is not None or options.protocol != "chat" else None
+        template: ChatTemplate | None = None
+        if source is not None:
+            template = load_chat_template(source)
+        elif options.protocol != "chat":
+            raise SpecTodError("give --model-dir (the served model's folder) or --template (a named chat template)")
         config = build_config(options, inputs, template)
         open_run_dir(options.run_dir, config)
         shard_of = assign_shards(inputs.dialogues, config.shards)
@@ -351,7 +365,8 @@ class _Session:
                 else:
                     done = _done_prefix(earlier)
                     if done < len(earlier):
-                        units.append(Unit(len(earlier) - done, _e2e_unit(turns, prompts, earlier[:done], writer, progress)))
+                        history = [record for record in earlier[:done] if record is not None]  # all of them: done
+                        units.append(Unit(len(earlier) - done, _e2e_unit(turns, prompts, history, writer, progress)))
             total = sum(len(d.turns) for d in selected)
             pending = sum(unit.weight for unit in units)
             if on_start is not None:
@@ -424,7 +439,7 @@ def merge_runs(
     another; among done records the first directory's wins."""
     configs = [read_config(Path(run_dir)) for run_dir in run_dirs]
     config = configs[0]
-    for run_dir, other in zip(run_dirs[1:], configs[1:]):
+    for run_dir, other in zip(run_dirs[1:], configs[1:], strict=True):
         differences = config_differences(config, other)
         if differences:
             raise SpecTodError(

@@ -31,6 +31,7 @@ from spec_tod.fileio import atomic_open
 
 SHARDS_DIR = "shards"
 Record = TypeVar("Record", bound=BaseModel)
+CallKind = Literal["dst", "response"]
 
 
 class CallRecord(BaseModel):
@@ -38,7 +39,7 @@ class CallRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["dst", "response"]
+    kind: CallKind
     text: str
     """The generated text, without the prefill."""
     finish_reason: str | None = None

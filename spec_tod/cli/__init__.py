@@ -2,7 +2,7 @@
 
 A subcommand's module (and with it the libraries only it needs: pydantic models, jinja2, sacrebleu,
 docker, matplotlib) is imported only when that subcommand runs, so ``spec-tod --version`` and
-``spec-tod score ...`` do not pay for ``finetune``'s imports (docs: speed.md).
+``spec-tod score ...`` do not pay for ``finetune``'s imports (docs/speed.md).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from spec_tod.cli.groups import default_group
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
 if TYPE_CHECKING:
     from spec_tod.bench.outputs import RunOutputs
@@ -47,7 +47,7 @@ def run(
     ),
     dataset: str = typer.Option("multiwoz21", "--dataset", help="multiwoz21, multiwoz22 or sgd (sgd is not scored)."),
     data_dir: Path = typer.Option(
-        None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
+        None, "--data-dir", help=f"The data folder (default: {DEFAULT_DATA_DIR_HELP}).", show_default=False
     ),
     split: str = typer.Option("test", "--split", help="train, dev or test."),
     mode: str = typer.Option(
@@ -63,7 +63,9 @@ def run(
         help="--mode response: the budget the training data was built with (build-data --max-context-tokens); "
         "counted with --model-dir's tokenizer, else estimated.",
     ),
-    shards: int = typer.Option(1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."),
+    shards: int = typer.Option(
+        1, "--shards", min=1, help="Split the dialogues into N shards, each checkpointed to its own file."
+    ),
     shard: int | None = typer.Option(
         None, "--shard", min=0, help="Run only shard I (0-based) of --shards, e.g. one per machine; merge with `bench merge`."
     ),
@@ -163,14 +165,16 @@ def run(
 ) -> None:
     """Run (or continue) a benchmark into --run-dir and print the summary."""
     from spec_tod.bench.config import CallSettings
-    from spec_tod.bench.runner import BenchOptions, run_bench
+    from spec_tod.bench.protocols import is_protocol_name
+    from spec_tod.bench.runner import BenchOptions, is_bench_mode, run_bench
     from spec_tod.errors import SpecTodError
 
-    if mode not in ("e2e", "dst", "du", "response"):
+    bench_mode = mode if is_bench_mode(mode) else None  # None: du, which has its own runner
+    if bench_mode is None and mode != "du":
         raise SpecTodError(f"--mode {mode!r}: expected e2e, dst, du or response")
     if max_context_tokens is not None and mode != "response":
         raise SpecTodError("--max-context-tokens applies to --mode response only")
-    if protocol not in ("openai", "chat", "tgi"):
+    if not is_protocol_name(protocol):
         raise SpecTodError(f"--protocol {protocol!r}: expected openai, chat or tgi")
     if mode == "response" and protocol == "chat":
         raise SpecTodError("--mode response sends plain 'user> / bot>' text: use --protocol openai or tgi, not chat")
@@ -181,7 +185,7 @@ def run(
     needs_template = protocol != "chat" and mode != "response"
     if not endpoint or (needs_template and model_dir is None and template is None):
         endpoint, model_dir = _from_served(endpoint, model_dir, template, needs_template)
-    if mode == "du":
+    if bench_mode is None:
         from spec_tod.cli.du import bench_du
 
         if index is None:
@@ -202,7 +206,7 @@ def run(
         data_dir=data_dir or default_data_dir(),
         dataset=dataset,
         split=split,
-        mode=mode,
+        mode=bench_mode,
         model_dir=model_dir,
         template=template,
         served_model=served_model,
@@ -251,7 +255,7 @@ def merge(
     run_dirs: list[Path] = typer.Argument(..., help="Run directories holding shards of one configuration."),
     out: Path | None = typer.Option(None, "--out", help="Where to write the merged run (default: the first RUN_DIR)."),
     data_dir: Path = typer.Option(
-        None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
+        None, "--data-dir", help=f"The data folder (default: {DEFAULT_DATA_DIR_HELP}).", show_default=False
     ),
     percentiles: str = typer.Option("50,90,99", "--percentiles", help="Percentiles of the streaming metrics."),
     label: str | None = typer.Option(None, "--label", help="A name for the merged run, stored with its provenance."),
@@ -316,7 +320,9 @@ def _summary(report: dict[str, Any], run_dir: Path) -> None:
         if scores.get("dst"):
             table.add_row("joint goal accuracy", f"{scores['dst']['joint_accuracy']:.2f}")
     for kind, stats in report["latency_s"].items():
-        table.add_row(f"{kind} latency p50 / p95 / p99 (s)", f"{stats['p50_s']:.3f} / {stats['p95_s']:.3f} / {stats['p99_s']:.3f}")
+        table.add_row(
+            f"{kind} latency p50 / p95 / p99 (s)", f"{stats['p50_s']:.3f} / {stats['p95_s']:.3f} / {stats['p99_s']:.3f}"
+        )
     for kind, stats in (report.get("streaming") or {}).get("by_call", {}).items():
         ttft = stats["ttft_ms"]
         table.add_row(f"{kind} TTFT mean / p50 (ms)", f"{ttft['mean']:.1f} / {ttft.get('p50', float('nan')):.1f}")

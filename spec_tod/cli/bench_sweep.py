@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
 
 def sweep(
@@ -33,7 +33,7 @@ def sweep(
         help="Run every point N times (default: repeat: in the file, else 1) to check determinism.",
     ),
     data_dir: Path = typer.Option(
-        None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
+        None, "--data-dir", help=f"The data folder (default: {DEFAULT_DATA_DIR_HELP}).", show_default=False
     ),
 ) -> None:
     """Run every point of --grid as its own resumable bench run, then write one table of scores and speed.

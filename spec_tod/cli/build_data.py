@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -13,7 +13,7 @@ from rich.table import Table
 
 from spec_tod.du.instances import TASKS as DU_TASKS
 from spec_tod.errors import SpecTodError
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 from spec_tod.tasks.build import BuildOptions, BuildSummary, build_all
 from spec_tod.tasks.records import TASKS
 from spec_tod.tasks.response import RESPONSE_FORMATS
@@ -65,10 +65,10 @@ def build_data_command(
     ],
     out: Annotated[Path, typer.Option(help="Output folder; files are named <dataset>-<split>-<task>.*")],
     data_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             help="The corpus folder or the folder holding it (multiwoz21/, multiwoz22/, sgd/). "
-            "Default: $SPEC_TOD_DATA_DIR, else ../shared/data.",
+            f"Default: {DEFAULT_DATA_DIR_HELP}.",
         ),
     ] = None,
     fraction: Annotated[
@@ -86,34 +86,34 @@ def build_data_command(
         ),
     ] = "sharegpt",
     schema: Annotated[
-        Optional[Path], typer.Option(help="schema.json to build functions from. Default: found beside the data.")
+        Path | None, typer.Option(help="schema.json to build functions from. Default: found beside the data.")
     ] = None,
     db_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="MultiWOZ venue database folder for entity counts. Default: multiwoz_db/ beside the data."),
     ] = None,
     skip_invalid: Annotated[
         bool, typer.Option(help="Skip and count invalid dialogues instead of stopping at the first one.")
     ] = False,
     max_per_domain: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(min=1, help="Keep at most this many dialogues per domain (SGD: per service), drawn with --seed."),
     ] = None,
     max_tokens: Annotated[
-        Optional[int], typer.Option(min=1, help="Drop records longer than this many tokens (counted in the manifest).")
+        int | None, typer.Option(min=1, help="Drop records longer than this many tokens (counted in the manifest).")
     ] = None,
     tokenizer: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="Local model folder whose tokenizer counts --max-tokens. Default: a word/punctuation estimate."),
     ] = None,
     hf_dataset: Annotated[
         bool, typer.Option(help="Also save a Hugging Face datasets folder <name>.hf/ (load_from_disk, push_to_hub).")
     ] = False,
     label: Annotated[
-        Optional[str], typer.Option(help="A name for this data set, stored with the provenance in the manifest.")
+        str | None, typer.Option(help="A name for this data set, stored with the provenance in the manifest.")
     ] = None,
     push_to_hub: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--push-to-hub",
             metavar="REPO",
@@ -122,7 +122,7 @@ def build_data_command(
         ),
     ] = None,
     index: Annotated[
-        Optional[Path], typer.Option(help="du-* tasks: the retrieval index folder (`spec-tod du index`).")
+        Path | None, typer.Option(help="du-* tasks: the retrieval index folder (`spec-tod du index`).")
     ] = None,
     response_format: Annotated[
         str,
@@ -133,7 +133,7 @@ def build_data_command(
         ),
     ] = "turns",
     max_context_tokens: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             min=1,
             help="--task response --response-format turns: drop the oldest exchanges of a prompt longer than this "
@@ -146,7 +146,8 @@ def build_data_command(
 
     Several splits and tasks (--split dev,test --task dst,e2e) build every combination from one read of
     each split; each file gets the manifest of its own one-split, one-task command.
-    The same command always writes the same bytes. Bad input stops with one message naming the file and dialogue, and nothing is written.
+    The same command always writes the same bytes. Bad input stops with one message naming the file and dialogue,
+    and nothing is written.
     """
     data_dir = data_dir if data_dir is not None else default_data_dir().resolve()
     splits, tasks = _choices(split, SPLIT_CHOICES, "--split"), _choices(task, (*TASKS, *DU_TASKS, "response"), "--task")

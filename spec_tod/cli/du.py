@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
 du_app = typer.Typer(
     help="Retrieval-augmented dialogue understanding (OpenCUI-style): exemplars -> index -> find-k; then "
@@ -24,7 +24,7 @@ du_app = typer.Typer(
 
 DataDir = Annotated[
     Path | None,
-    typer.Option(help="The data folder or the SGD folder. Default: $SPEC_TOD_DATA_DIR, else ../shared/data."),
+    typer.Option(help=f"The data folder or the SGD folder. Default: {DEFAULT_DATA_DIR_HELP}."),
 ]
 
 

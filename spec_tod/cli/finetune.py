@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
-from typing import Any, Optional
+from importlib.resources import as_file
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -14,6 +15,8 @@ from rich.table import Table
 
 from spec_tod.containers import exit_message
 from spec_tod.errors import SpecTodError
+from spec_tod.resources import CONFIGS, names, resource
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP
 from spec_tod.train.finetune import plan_training
 from spec_tod.train.launch import Backend, BackendName, Launch, execute, make_backend
 from spec_tod.train.merge import plan_merge
@@ -27,25 +30,29 @@ _DOCKER_HOST_HELP = "Docker engine URL (default: $DOCKER_HOST or the local socke
 
 
 def finetune_command(
-    config: Optional[Path] = typer.Argument(
-        None, help="A spec-tod training YAML (see configs/), or a run folder to --resume. Optional with --base-model, --data, --output-dir."
+    config: Path | None = typer.Argument(
+        None,
+        help="A spec-tod training YAML, a shipped config (e.g. spec-tod-llama3-8b), or a run folder to --resume. "
+        "Optional with --base-model, --data, --output-dir.",
     ),
-    preset: Optional[str] = typer.Option(None, help=f"Recipe: {', '.join(PRESETS)} (default spec-tod, the release's)."),
-    profile: Optional[str] = typer.Option(None, help=f"Hardware profile: {', '.join(PROFILES)} ('cpu' trains a few steps without CUDA)."),
-    base_model: Optional[str] = typer.Option(None, "--base-model", help="Hub id or local folder of the model to fine-tune."),
-    data: Optional[list[Path]] = typer.Option(None, "--data", help="build-data output (.jsonl file or folder); repeatable."),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="The run folder: configs, logs, checkpoints, adapter."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
+    preset: str | None = typer.Option(None, help=f"Recipe: {', '.join(PRESETS)} (default spec-tod, the release's)."),
+    profile: str | None = typer.Option(
+        None, help=f"Hardware profile: {', '.join(PROFILES)} ('cpu' trains a few steps without CUDA)."
+    ),
+    base_model: str | None = typer.Option(None, "--base-model", help="Hub id or local folder of the model to fine-tune."),
+    data: list[Path] | None = typer.Option(None, "--data", help="build-data output (.jsonl file or folder); repeatable."),
+    output_dir: Path | None = typer.Option(None, "--output-dir", help="The run folder: configs, logs, checkpoints, adapter."),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
     backend: BackendName = typer.Option("docker", help=_BACKEND_HELP),
-    gpus: Optional[str] = typer.Option(None, help=_GPUS_HELP),
-    image: Optional[str] = typer.Option(None, help="axolotl image for the docker backend (default: settings' docker.image)."),
-    docker_host: Optional[str] = typer.Option(None, help=_DOCKER_HOST_HELP),
-    wandb_project: Optional[str] = typer.Option(
+    gpus: str | None = typer.Option(None, help=_GPUS_HELP),
+    image: str | None = typer.Option(None, help="axolotl image for the docker backend (default: settings' docker.image)."),
+    docker_host: str | None = typer.Option(None, help=_DOCKER_HOST_HELP),
+    wandb_project: str | None = typer.Option(
         None, "--wandb-project", help="Log to this Weights & Biases project (key: $WANDB_API_KEY, never a flag)."
     ),
-    wandb_entity: Optional[str] = typer.Option(None, "--wandb-entity", help="W&B team or user owning the project."),
-    wandb_name: Optional[str] = typer.Option(None, "--wandb-name", help="W&B run name."),
-    tensorboard: Optional[bool] = typer.Option(
+    wandb_entity: str | None = typer.Option(None, "--wandb-entity", help="W&B team or user owning the project."),
+    wandb_name: str | None = typer.Option(None, "--wandb-name", help="W&B run name."),
+    tensorboard: bool | None = typer.Option(
         None, "--tensorboard/--no-tensorboard", help="Write TensorBoard event files into the run folder (runs/)."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
@@ -53,25 +60,26 @@ def finetune_command(
         False, "--allow-test-split", help="Train on --data files built from a test split too (refused by default)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
-    eval_every: Optional[int] = typer.Option(
+    eval_every: int | None = typer.Option(
         None, "--eval-every", min=1,
         help="Every N steps (and at the end) bench the weights in training on the dev split and log the scores "
         "beside the loss (RUN/dev-eval/, the terminal, TensorBoard/W&B). Local backend only.",
     ),
     eval_dialogues: int = typer.Option(5, "--eval-dialogues", min=1, help="Dev dialogues per evaluation (the first K)."),
-    eval_mode: Optional[str] = typer.Option(
+    eval_mode: str | None = typer.Option(
         None, "--eval-mode", help="e2e, dst or response (default: from the training data)."
     ),
-    eval_data_dir: Optional[Path] = typer.Option(
-        None, "--eval-data-dir", help="The data folder of the dev split (default: $SPEC_TOD_DATA_DIR or ../shared/data)."
+    eval_data_dir: Path | None = typer.Option(
+        None, "--eval-data-dir", help=f"The data folder of the dev split (default: {DEFAULT_DATA_DIR_HELP})."
     ),
-    eval_max_context_tokens: Optional[int] = typer.Option(
+    eval_max_context_tokens: int | None = typer.Option(
         None, "--eval-max-context-tokens", min=1, help="Response task: the --max-context-tokens the data was built with."
     ),
 ) -> None:
     """Fine-tune a model on build-data output with axolotl (the release recipe by default).
 
-    CONFIG is a spec-tod training YAML (see configs/), or a run folder to continue with --resume;
+    CONFIG is a spec-tod training YAML, the name of a shipped config (spec-tod-llama3-8b, qlora-llama3-8b,
+    cpu-tiny), or a run folder to continue with --resume;
     without it, give --base-model, --data and --output-dir. Options given override the file.
     The HF token (gated models) is read from $HF_TOKEN only, the W&B key from $WANDB_API_KEY only.
     """
@@ -132,8 +140,8 @@ def merge_command(
         help=_BACKEND_HELP + " Default: the backend the run was trained on (docker if unknown).",
         show_default=False,
     ),
-    gpus: Optional[str] = typer.Option(None, help=_GPUS_HELP),
-    docker_host: Optional[str] = typer.Option(None, help=_DOCKER_HOST_HELP),
+    gpus: str | None = typer.Option(None, help=_GPUS_HELP),
+    docker_host: str | None = typer.Option(None, help=_DOCKER_HOST_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
 ) -> None:
     """Merge a run's LoRA adapter into the base model, into RUN/merged, ready to serve.
@@ -163,7 +171,14 @@ def _settings(config: Path | None, overrides: dict[str, Any]) -> TrainSettings:
     if config.is_dir():
         config = RunFolder(config).settings_file
     if not config.is_file():
-        raise SpecTodError(f"{config} does not exist: give a spec-tod training YAML (configs/*.yaml) or a run folder")
+        shipped = resource(CONFIGS, config.name if config.suffix else f"{config.name}.yaml")
+        if len(config.parts) == 1 and shipped.is_file():
+            with as_file(shipped) as path:
+                return load_settings(path, overrides)
+        raise SpecTodError(
+            f"{config} does not exist: give a spec-tod training YAML, a run folder, "
+            f"or a shipped config ({', '.join(name.removesuffix('.yaml') for name in names(CONFIGS))})"
+        )
     return load_settings(config, overrides)
 
 

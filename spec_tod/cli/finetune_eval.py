@@ -39,7 +39,7 @@ def with_dev_eval(
         template=template,
         every=every,
         dialogues=dialogues,
-        mode=chosen,  # type: ignore[arg-type]
+        mode=chosen,
         data_dir=str(Path(data_dir).resolve()),
         max_context_tokens=max_context_tokens,
     )

@@ -8,7 +8,7 @@ import click
 import typer
 from rich.console import Console
 
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
 
 def judge(
@@ -38,7 +38,7 @@ def judge(
     ),
     out: Path | None = typer.Option(None, "--out", help="Where the judgments go (default: RUN_DIR/judge)."),
     data_dir: Path = typer.Option(
-        None, "--data-dir", help="The data folder (default: $SPEC_TOD_DATA_DIR or ../shared/data).", show_default=False
+        None, "--data-dir", help=f"The data folder (default: {DEFAULT_DATA_DIR_HELP}).", show_default=False
     ),
 ) -> None:
     """Score each dialogue of a bench run 0-5 on eight criteria with an LLM; resumable (rerun to continue).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -14,18 +13,19 @@ console = Console()
 
 
 def quickstart_command(
-    data_dir: Optional[Path] = typer.Option(
+    data_dir: Path | None = typer.Option(
         None,
         "--data-dir",
         help="Folder with multiwoz21/, multiwoz22/schema.json and multiwoz_db/. Default: $SPEC_TOD_DATA_DIR, "
-        "else ../shared/data, else the files are downloaded from their public repositories into $SPEC_TOD_HOME/data.",
+        "else ../shared/data beside a source checkout, else the files are downloaded from their public repositories "
+        "into $SPEC_TOD_HOME/data.",
     ),
     workdir: Path = typer.Option(
         Path("runs/quickstart"), "--workdir", help="Folder for every output; emptied when it holds an earlier quickstart."
     ),
     dialogues: int = typer.Option(3, "--dialogues", min=1, help="Test dialogues to bench and score."),
     steps: int = typer.Option(8, "--steps", min=1, help="Fine-tuning steps (2 dialogues each)."),
-    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port for transformers serve (default: a free one)."),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535, help="Port for transformers serve (default: a free one)."),
 ) -> None:
     """Build data, build a tiny model, fine-tune, merge, serve, bench and score, printing each command first."""
     from spec_tod.quickstart import QuickstartOptions, run_quickstart

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -16,7 +16,7 @@ from spec_tod.provenance import provenance
 from spec_tod.score import Scorer, load_predictions
 from spec_tod.score.references import split_references
 from spec_tod.score.report import render
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
 DATASET_CHOICES = ("multiwoz21", "multiwoz22")
 SPLIT_CHOICES = ("train", "dev", "test")
@@ -39,14 +39,14 @@ def score_command(
         ),
     ],
     data_dir: Annotated[
-        Optional[Path],
-        typer.Option(help="The corpus folder or the folder holding it. Default: $SPEC_TOD_DATA_DIR, else ../shared/data."),
+        Path | None,
+        typer.Option(help=f"The corpus folder or the folder holding it. Default: {DEFAULT_DATA_DIR_HELP}."),
     ] = None,
     split: Annotated[
         str, typer.Option(click_type=click.Choice(SPLIT_CHOICES), help="Split the predictions are for.")
     ] = "test",
     json_out: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--json",
             help="Also write the scores as JSON: bleu, inform, success, combined, inform_by_domain, success_by_domain, "
@@ -55,21 +55,21 @@ def score_command(
         ),
     ] = None,
     booked_domains: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             help="A booked_domains.json (id -> domains booked at each system turn) to use instead of the booking "
             "records of the dataset (which reproduce the evaluator's file on MultiWOZ 2.1).",
         ),
     ] = None,
     goals_data_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             help="MultiWOZ 2.1 data (folder with multiwoz21/ or test.json.zip) for goals and booked domains when "
             "--dataset is multiwoz22. Default: --data-dir.",
         ),
     ] = None,
     db_dir: Annotated[
-        Optional[Path], typer.Option(help="Venue database folder (restaurant_db.json, ...). Default: found beside the data.")
+        Path | None, typer.Option(help="Venue database folder (restaurant_db.json, ...). Default: found beside the data.")
     ] = None,
     subset: Annotated[
         bool,
@@ -80,14 +80,14 @@ def score_command(
         ),
     ] = False,
     details: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             help="Write per-dialogue verdicts to this JSON file ({provenance, dialogues: [...]}): Inform/Success per "
             "domain and why each failed."
         ),
     ] = None,
     label: Annotated[
-        Optional[str], typer.Option(help="A name for these scores, stored with their provenance in the JSON outputs.")
+        str | None, typer.Option(help="A name for these scores, stored with their provenance in the JSON outputs.")
     ] = None,
     show_failures: Annotated[
         int, typer.Option(min=0, help="Print the first N dialogues that failed Inform or Success, with the reasons.")

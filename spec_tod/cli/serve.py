@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -69,14 +68,14 @@ def start_command(
         help="Container networking: host (the engine binds HOST:PORT itself; works everywhere) or bridge "
         "(the engine's port is published on HOST:PORT).",
     ),
-    gpus: Optional[str] = typer.Option(
+    gpus: str | None = typer.Option(
         None,
         "--gpus",
         help="GPU device ids for a container engine, e.g. 0 or 0,1 (one shard per GPU), or none. Default: 0.",
     ),
-    image: Optional[str] = typer.Option(None, "--image", help="Engine image:tag (default: the engine's pinned image)."),
+    image: str | None = typer.Option(None, "--image", help="Engine image:tag (default: the engine's pinned image)."),
     shm_size: str = typer.Option("1g", "--shm-size", help="Shared memory for the container (NCCL needs it when sharding)."),
-    dtype: Optional[str] = typer.Option(
+    dtype: str | None = typer.Option(
         None, "--dtype",
         help="Weight dtype (default: bfloat16 in containers and for transformers on a GPU, "
         "float32 for transformers on the CPU).",
@@ -93,12 +92,15 @@ def start_command(
         "--lora",
         help="Serve a LoRA adapter unmerged, NAME=FOLDER (TGI, vLLM); repeat for several. Requests use NAME.",
     ),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the server (default: spec-tod-ENGINE-PORT)."),
+    name: str | None = typer.Option(None, "--name", help="Name of the server (default: spec-tod-ENGINE-PORT)."),
     timeout: float = typer.Option(
-        1800, "--timeout", min=1, help="Seconds to wait for the health route (downloading and loading a large model takes minutes)."
+        1800,
+        "--timeout",
+        min=1,
+        help="Seconds to wait for the health route (downloading and loading a large model takes minutes).",
     ),
     pull: bool = typer.Option(True, "--pull/--no-pull", help="Pull the image when it is not present."),
-    docker_host: Optional[str] = typer.Option(
+    docker_host: str | None = typer.Option(
         None, "--docker-host", help="Docker engine URL (default: $DOCKER_HOST, else the local socket)."
     ),
     engine_arg: list[str] = typer.Option(
@@ -106,7 +108,7 @@ def start_command(
         "--engine-arg",
         help="One more argument for the engine, passed as is (repeat, e.g. --engine-arg=--trust-remote-code).",
     ),
-    entrypoint: Optional[str] = typer.Option(
+    entrypoint: str | None = typer.Option(
         None, "--entrypoint", hidden=True, help="JSON list replacing the image's entry point (tests)."
     ),
 ) -> None:
@@ -152,7 +154,7 @@ def status_command() -> None:
 
 @serve_app.command("logs")
 def logs_command(
-    name: Optional[str] = typer.Argument(None, help="Server name (default: the most recently started)."),
+    name: str | None = typer.Argument(None, help="Server name (default: the most recently started)."),
     lines: int = typer.Option(50, "--lines", "-n", help="How many of the last lines to show."),
     follow: bool = typer.Option(
         False, "--follow", "-f", help="Keep printing new output until the server exits (Ctrl-C stops)."
@@ -171,7 +173,7 @@ def logs_command(
 
 @serve_app.command("stop")
 def stop_command(
-    name: Optional[str] = typer.Argument(None, help="Server name (default: the only one running)."),
+    name: str | None = typer.Argument(None, help="Server name (default: the only one running)."),
     everything: bool = typer.Option(False, "--all", help="Stop every server spec-tod started."),
 ) -> None:
     """Stop a server and remove its container or process."""

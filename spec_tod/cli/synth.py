@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -13,9 +13,9 @@ from rich.table import Table
 
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_open, write_json
-from spec_tod.settings import default_data_dir
+from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 from spec_tod.synth.graph import Graph, Scalar, load_graph
-from spec_tod.synth.resources import example_names, graph_path
+from spec_tod.synth.resources import example_names, graph_file
 from spec_tod.tasks.writers import LAYOUTS
 
 synth_app = typer.Typer(
@@ -29,7 +29,8 @@ GRAPH_HELP = f"A graph YAML file, or the name of an example graph ({', '.join(ex
 
 
 def _graph(value: str) -> Graph:
-    return load_graph(graph_path(value))
+    with graph_file(value) as path:
+        return load_graph(path)
 
 
 def _params(values: list[str] | None) -> dict[str, Scalar]:
@@ -52,10 +53,10 @@ def walk_command(
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of walks.")] = 4000,
     seed: Annotated[int, typer.Option("--seed", help="Walk i of seed s is the same whatever the count.")] = 0,
     param: Annotated[
-        Optional[list[str]], typer.Option("--param", help="Override a graph param, NAME=VALUE (repeatable).")
+        list[str] | None, typer.Option("--param", help="Override a graph param, NAME=VALUE (repeatable).")
     ] = None,
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Write the walks as JSONL (id, seed, index, steps with state).")
+        Path | None, typer.Option("--out", help="Write the walks as JSONL (id, seed, index, steps with state).")
     ] = None,
 ) -> None:
     """Random walks over a graph (dialogue skeletons) and their statistics: lengths and how they ended."""
@@ -100,11 +101,11 @@ def simulate_command(
         ),
     ],
     corpus: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--corpus",
             help="Seed corpus (JSONL, or a JSON array). Default: the graph's corpus.data_file in the data folder "
-            "($SPEC_TOD_DATA_DIR or ../shared/data).",
+            f"({DEFAULT_DATA_DIR_HELP}).",
         ),
     ] = None,
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="Dialogues to simulate.")] = 100,
@@ -112,7 +113,7 @@ def simulate_command(
         int, typer.Option("--seed", help="Seeds the walks, the seed items' order, the variants and the gold positions.")
     ] = 0,
     endpoint: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--endpoint",
             help="OpenAI-compatible server base URL (repeatable). Default: the server `spec-tod serve` started last.",
@@ -120,7 +121,7 @@ def simulate_command(
         ),
     ] = None,
     model_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--model-dir",
             help="The served model's folder: its chat template wraps each prompt as a user message. Without it (or "
@@ -128,10 +129,10 @@ def simulate_command(
         ),
     ] = None,
     template: Annotated[
-        Optional[str], typer.Option("--template", help="A named chat template (llama3) instead of --model-dir's.")
+        str | None, typer.Option("--template", help="A named chat template (llama3) instead of --model-dir's.")
     ] = None,
     model: Annotated[
-        Optional[str], typer.Option("--model", help="The `model` field of requests (servers that need one).")
+        str | None, typer.Option("--model", help="The `model` field of requests (servers that need one).")
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight at most.")] = 64,
     timeout_s: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request attempt.")] = 120.0,
@@ -146,13 +147,13 @@ def simulate_command(
         ),
     ] = 600.0,
     param: Annotated[
-        Optional[list[str]], typer.Option("--param", help="Override a graph param, NAME=VALUE (repeatable).")
+        list[str] | None, typer.Option("--param", help="Override a graph param, NAME=VALUE (repeatable).")
     ] = None,
     max_tokens: Annotated[
-        Optional[int], typer.Option("--max-tokens", min=1, help="Cap every node's max_tokens (e.g. for a quick trial).")
+        int | None, typer.Option("--max-tokens", min=1, help="Cap every node's max_tokens (e.g. for a quick trial).")
     ] = None,
     embedding_model: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--embedding-model",
             help="A local sentence-transformers folder: dense retrieval instead of BM25 (needs sentence-transformers).",
@@ -221,7 +222,7 @@ def convert_command(
         Path, typer.Option("--out", help="Folder for synth-<graph>.jsonl and its manifest (a --data for finetune).")
     ],
     graph: Annotated[
-        Optional[str], typer.Option("--graph", help="The graph simulated. Default: the one in the run's settings.json.")
+        str | None, typer.Option("--graph", help="The graph simulated. Default: the one in the run's settings.json.")
     ] = None,
     layout: Annotated[
         str,
@@ -263,9 +264,9 @@ def score_nlu_command(
     gold: Annotated[
         Path, typer.Option("--gold", help="The records the predictions are for (synth convert or build-data output).")
     ],
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the scores as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON.")] = None,
     judge_endpoint: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--judge-endpoint",
             help="Score response relevance 0-2 with an LLM judge at this server "
@@ -273,10 +274,10 @@ def score_nlu_command(
         ),
     ] = None,
     judge_template: Annotated[
-        Optional[str], typer.Option("--judge-template", help="Chat template (model folder or llama3) of the judge.")
+        str | None, typer.Option("--judge-template", help="Chat template (model folder or llama3) of the judge.")
     ] = None,
     judge_model: Annotated[
-        Optional[str], typer.Option("--judge-model", help="The `model` field of judge requests.")
+        str | None, typer.Option("--judge-model", help="The `model` field of judge requests.")
     ] = None,
 ) -> None:
     """Intent and slot precision, recall and F1 (micro, and macro per conversation as SynTOD) by user-turn position."""

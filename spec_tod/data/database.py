@@ -13,8 +13,8 @@ whole query results are cached, so repeated queries during scoring cost a dictio
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

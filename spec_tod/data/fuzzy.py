@@ -1,27 +1,40 @@
 """The evaluator's fuzzy string match: fuzzywuzzy's ``partial_ratio``, memoised.
 
 The standardized evaluator's Inform rate and DST scores depend on this exact algorithm
-(docs: evaluation.md, section 4): ``rapidfuzz`` searches all alignments and gives different
+(docs/evaluation.md, section 4): ``rapidfuzz`` searches all alignments and gives different
 numbers, so fuzzywuzzy (with python-Levenshtein) is used as is. Scoring asks the same few
 thousand pairs over and over, hence the cache.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
-from functools import lru_cache
+from functools import cache, lru_cache
+from types import ModuleType
 
-with warnings.catch_warnings():
-    # fuzzywuzzy warns when python-Levenshtein is missing; it is a declared dependency.
-    warnings.simplefilter("ignore")
+from spec_tod.errors import SpecTodError
+
+
+@cache
+def _fuzz() -> ModuleType:
+    # Without python-Levenshtein, fuzzywuzzy silently falls back to difflib's SequenceMatcher, whose
+    # matching blocks differ: the scores would change. That is an installation error, not a fallback.
+    try:
+        import Levenshtein  # noqa: F401
+    except ImportError:
+        raise SpecTodError(
+            "python-Levenshtein is not installed: the evaluator's fuzzy match needs it (fuzzywuzzy's difflib "
+            "fallback gives other scores); install spec-tod's pinned version: pip install python-Levenshtein==0.27.5"
+        ) from None
     from fuzzywuzzy import fuzz
+
+    return fuzz
 
 
 @lru_cache(maxsize=1 << 18)
 def partial_ratio(first: str, second: str) -> int:
     """fuzzywuzzy 0.18 ``fuzz.partial_ratio(first, second)`` (0-100; argument order matters on ties)."""
-    return fuzz.partial_ratio(first, second)
+    return int(_fuzz().partial_ratio(first, second))
 
 
 @lru_cache(maxsize=1 << 14)

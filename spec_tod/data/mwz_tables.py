@@ -1,7 +1,7 @@
 """The standardized MultiWOZ evaluator's lookup tables, carried as package data.
 
 The tables (placeholder classes, value normalisation, database constants, metric constants) are part
-of the metric's definition (docs: evaluation.md, sections 2-7), so they ship with the package in
+of the metric's definition (docs/evaluation.md, sections 2-7), so they ship with the package in
 ``spec_tod/resources/mwz_eval/`` (copied from ``shared/data/mwz_eval``; their ``source`` field names
 the evaluator commit they were extracted from).
 """
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-TABLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "mwz_eval"
+from spec_tod.resources import MWZ_EVAL, resource
 
 
 @cache
 def load_table(name: str) -> dict[str, Any]:
     """The table ``<name>.json`` (e.g. ``"value_normalization"``), parsed once per process."""
-    with (TABLES_DIR / f"{name}.json").open(encoding="utf-8") as handle:
-        return json.load(handle)
+    return json.loads(resource(MWZ_EVAL, f"{name}.json").read_text(encoding="utf-8"))

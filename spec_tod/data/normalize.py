@@ -77,7 +77,7 @@ _PARALLEL_MIN = 1000
 
 
 def normalise_response(text: str) -> str:
-    """A delexicalised response in the evaluator's canonical form (evaluation.md 2.1).
+    """A delexicalised response in the evaluator's canonical form (docs/evaluation.md 2.1).
 
     Lower-cased; each ``[placeholder]`` (with an optional plural suffix) becomes its upper-case class
     name or disappears when unlisted; ``-s`` and ``-ly`` are deleted anywhere; Moses tokenise and
@@ -102,8 +102,8 @@ def normalise_responses(texts: Iterable[str]) -> list[str]:
 
         half = len(todo) // 2
         remote = in_background(_normalise_batch, todo[:half])
-        _RESPONSES.update(zip(todo[half:], _normalise_batch(todo[half:])))
-        _RESPONSES.update(zip(todo[:half], remote()))
+        _RESPONSES.update(zip(todo[half:], _normalise_batch(todo[half:]), strict=True))
+        _RESPONSES.update(zip(todo[:half], remote(), strict=True))
     return [normalise_response(text) for text in texts]
 
 
@@ -128,7 +128,7 @@ def _plus_twelve(hour: str, minutes: str) -> str | None:
 
 
 def _normalise_time(value: str) -> str:
-    """The evaluator's time canonicaliser (evaluation.md 2.3, steps 1-13).
+    """The evaluator's time canonicaliser (docs/evaluation.md 2.3, steps 1-13).
 
     Where the reference implementation raises (a non-numeric hour before ``pm``), the suffix-less
     string is kept instead; it then matches no database time.
@@ -180,7 +180,7 @@ def _normalise_time(value: str) -> str:
 
 
 def normalise_slot_value(slot: str, value: str) -> str:
-    """The value normalisation for an already normalised slot name (evaluation.md 2.3)."""
+    """The value normalisation for an already normalised slot name (docs/evaluation.md 2.3)."""
     if slot in _NAME_SLOTS:
         return _normalise_name(value)
     if slot in _TYPE_SLOTS:

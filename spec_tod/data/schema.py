@@ -3,7 +3,7 @@
 ``load_schema`` reads a ``schema.json`` (a list of services, each with slots and intents) into
 frozen dataclasses keyed by service name. The two corpora differ in one point the rest of the
 code needs: which slots the user can *inform* (the ones a function call carries). SGD has no
-such flag and every slot counts (Spec-TOD reference, section 2.1). MultiWOZ 2.2's file has no
+such flag and every slot counts (docs/method-reference.md, section 2.1). MultiWOZ 2.2's file has no
 flag either; there the informable slots are the ones MultiWOZ tracks in its dialogue states,
 listed below (the ``informable_slots`` table of the MultiWOZ ontology that FnCTOD and Spec-TOD
 use, written with MultiWOZ 2.2 slot names, plus the ``bus`` slots that 2.2 states carry).

@@ -42,15 +42,15 @@ class PooledTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
         self._slots = asyncio.Semaphore(max_connections)
         self._verify = verify
-        self._pools: dict[tuple[bytes, str, int], ConnectionPool] = {}
+        self._pools: dict[tuple[bytes, str, int | None], ConnectionPool] = {}  # port None: the scheme's
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` on an idle (or new) connection to its origin; the response, body read."""
         url = request.url
         key = (url.raw_scheme, url.host, url.port)
-        pool = self._pools.get(key)  # type: ignore[arg-type]  # (None port: the scheme's default, one pool)
+        pool = self._pools.get(key)  # None port: the scheme's default, one pool
         if pool is None:
-            pool = self._pools[key] = self._new_pool(url)  # type: ignore[index]
+            pool = self._pools[key] = self._new_pool(url)
         # checked before aread(), which turns a streamed body into a whole one; a whole one is never chunked
         chunked = not isinstance(request.stream, httpx.ByteStream) and (
             request.headers.get("transfer-encoding", "").lower() == "chunked"

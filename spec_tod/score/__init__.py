@@ -2,7 +2,7 @@
 
 ``score_predictions(predictions, dialogues)`` gives BLEU, Inform, Success (per domain and total),
 Combined, lexical richness and, for inputs with states, DST scores, exactly as the reference
-evaluator does (docs: evaluation.md). ``load_predictions(path)`` reads the interchange format or
+evaluator does (docs/evaluation.md). ``load_predictions(path)`` reads the interchange format or
 a ``spec-tod bench`` run directory; :class:`Scorer` scores several prediction sets against one split.
 """
 

@@ -1,4 +1,4 @@
-"""Estimating the domain each system turn is about from the states (evaluation.md 5.4).
+"""Estimating the domain each system turn is about from the states (docs/evaluation.md 5.4).
 
 Used when the input does not give ``active_domains`` for every turn: the domain whose state changed
 most recently is taken as the one the system talks about.

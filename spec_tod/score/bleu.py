@@ -1,4 +1,4 @@
-"""Corpus BLEU of normalised responses against one normalised reference each (evaluation.md, section 3)."""
+"""Corpus BLEU of normalised responses against one normalised reference each (docs/evaluation.md, section 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dialogue state tracking scores against the gold states (evaluation.md, section 7).
+"""Dialogue state tracking scores against the gold states (docs/evaluation.md, section 7).
 
 Values match when fuzzywuzzy's ``partial_ratio`` (predicted first) is above 95. Per-domain joint
 accuracy is this project's addition (the evaluator has none): for each domain, over the turns whose

@@ -1,4 +1,4 @@
-"""Scoring predictions the way the standardized MultiWOZ evaluator does (docs: evaluation.md).
+"""Scoring predictions the way the standardized MultiWOZ evaluator does (docs/evaluation.md).
 
 :class:`Scorer` builds the references once (responses, gold states, booked domains, goals, venue
 database) and scores any number of prediction sets; :func:`score_predictions` is the one-call form.
@@ -101,12 +101,12 @@ class Scorer:
         stage("inform/success")
         hypotheses = [response for dialogue in responses for response in dialogue]
         references_used = [
-            ref for reference, dialogue in zip(references, responses) for ref in reference.responses[: len(dialogue)]
+            ref for reference, dialogue in zip(references, responses, strict=True) for ref in reference.responses[: len(dialogue)]
         ]
         bleu_score = in_background(bleu, hypotheses, references_used) if hypotheses else lambda: 0.0
         outcomes = [
             dialogue_outcome(reference.goal, reference.booked, dialogue, dialogue_states, dialogue_domains, self.database)
-            for reference, dialogue, dialogue_states, dialogue_domains in zip(references, responses, states, domains)
+            for reference, dialogue, dialogue_states, dialogue_domains in zip(references, responses, states, domains, strict=True)
         ]
         rates = aggregate(outcomes)
 
@@ -118,8 +118,8 @@ class Scorer:
         if given_states:
             dst = dst_scores(
                 (predicted, gold)
-                for reference, dialogue_states in zip(references, states)
-                for predicted, gold in zip(dialogue_states, reference.states)
+                for reference, dialogue_states in zip(references, states, strict=True)
+                for predicted, gold in zip(dialogue_states, reference.states[: len(dialogue_states)], strict=True)
             )
 
         stage("bleu (rest)")
@@ -155,7 +155,7 @@ class Scorer:
                     success=outcome.success,
                     reasons=outcome.reasons,
                 )
-                for dialogue_id, outcome in zip(ids, outcomes)
+                for dialogue_id, outcome in zip(ids, outcomes, strict=True)
             ],
             timings=stage.timings,
         )
@@ -218,8 +218,10 @@ class _Stages:
 
 
 def _parsed(predictions: Mapping[str, Any]) -> Predictions:
-    if isinstance(predictions, Mapping) and all(isinstance(turns, list) and all(isinstance(t, PredictedTurn) for t in turns) for turns in predictions.values()):
-        return dict(predictions)  # type: ignore[arg-type]
+    if isinstance(predictions, Mapping) and all(
+        isinstance(turns, list) and all(isinstance(t, PredictedTurn) for t in turns) for turns in predictions.values()
+    ):
+        return dict(predictions)
     return parse_predictions(predictions)
 
 

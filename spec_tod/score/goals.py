@@ -1,4 +1,4 @@
-"""Dialogue goals in the evaluator's form, rebuilt from MultiWOZ 2.1 ``goal`` fields (evaluation.md 5.1).
+"""Dialogue goals in the evaluator's form, rebuilt from MultiWOZ 2.1 ``goal`` fields (docs/evaluation.md 5.1).
 
 The evaluator reads an undistributed ``goals.json``; the rule below rebuilds it exactly from the raw
 goals the dataset layer keeps in :attr:`spec_tod.data.dialogue.Dialogue.goal`.

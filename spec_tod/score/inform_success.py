@@ -1,4 +1,4 @@
-"""Inform and Success of one dialogue, and their rates over many (evaluation.md 5.5 and 5.6).
+"""Inform and Success of one dialogue, and their rates over many (docs/evaluation.md 5.5 and 5.6).
 
 Besides the evaluator's verdicts, each dialogue's outcome says why a domain failed: no venue
 offered, offered venues outside the goal, or which requested classes were never given.
@@ -53,7 +53,9 @@ def dialogue_outcome(
     offers = {domain: _Offer() for domain in goal}
     provided: dict[str, set[str]] = {domain: set() for domain in goal}
     unbooked_references: dict[str, list[int]] = {domain: [] for domain in goal}
-    for turn, (response, state, booked_now, active) in enumerate(zip(responses, states, booked, active_domains)):
+    for turn, (response, state, booked_now, active) in enumerate(
+        zip(responses, states, booked[: len(responses)], active_domains, strict=True)
+    ):
         for domain in goal:
             if domain not in active:
                 continue
@@ -98,7 +100,8 @@ def dialogue_outcome(
                     f"inform {domain}: venue mentioned at turn(s) {_turns(offer.mentions)} but the state matched no venue"
                 )
             else:
-                outcome.reasons.append(f"inform {domain}: no {_MENTION_CLASS.get(domain, 'venue')} offered while {domain} was active")
+                offered = _MENTION_CLASS.get(domain, "venue")
+                outcome.reasons.append(f"inform {domain}: no {offered} offered while {domain} was active")
     outcome.inform[TOTAL] = all(outcome.inform.values())
 
     if outcome.inform[TOTAL]:
@@ -129,7 +132,7 @@ class Rates:
 
 
 def aggregate(outcomes: Iterable[DialogueOutcome]) -> Rates:
-    """Per-domain and total rates; Success shares Inform's denominators (evaluation.md 5.6)."""
+    """Per-domain and total rates; Success shares Inform's denominators (docs/evaluation.md 5.6)."""
     denominators: Counter[str] = Counter()
     informed: Counter[str] = Counter()
     succeeded: Counter[str] = Counter()

@@ -1,7 +1,7 @@
 """The prediction interchange format: reading it and checking it against the reference dialogues.
 
 ``{dialogue id: [{"response": str, "state"?: {domain: {slot: str}}, "active_domains"?: [str]}, ...]}``
-with lower-case ids without ``.json`` and one entry per system turn (evaluation.md, section 1).
+with lower-case ids without ``.json`` and one entry per system turn (docs/evaluation.md, section 1).
 ``spec-tod bench`` writes this format to ``<run dir>/predictions.json``; a run directory is accepted
 in place of that file. Extra keys in a turn are ignored; a ``null`` state or domain list counts as
 absent.
@@ -51,7 +51,9 @@ def predictions_path(path: Path) -> Path:
                 "it anyway (missing answers count as empty)"
             )
         if not inner.is_file():
-            raise SpecTodError(f"{path}: a directory without {PREDICTIONS_FILE}; pass a predictions file or a spec-tod bench run directory")
+            raise SpecTodError(
+                f"{path}: a directory without {PREDICTIONS_FILE}; pass a predictions file or a spec-tod bench run directory"
+            )
         return inner
     return path
 

@@ -1,4 +1,4 @@
-"""What the evaluator compares against, built from the project's own dataset layer (evaluation.md 8).
+"""What the evaluator compares against, built from the project's own dataset layer (docs/evaluation.md 8).
 
 Per dialogue: the normalised delexicalised reference responses (BLEU), the normalised gold states
 (DST; Inform/Success of inputs without states), the booked-domain lists (5.2) and the goal (5.1).
@@ -95,7 +95,7 @@ def raw_gold_state(belief_state: BeliefState) -> BeliefState:
 
 
 def gold_state(belief_state: BeliefState) -> dict[str, dict[str, str]]:
-    """The evaluator's gold state (evaluation.md 8.3/8.4): :func:`raw_gold_state`, normalised."""
+    """The evaluator's gold state (docs/evaluation.md 8.3/8.4): :func:`raw_gold_state`, normalised."""
     return normalise_state(raw_gold_state(belief_state))
 
 
@@ -121,7 +121,9 @@ def load_booked_domains(path: Path) -> dict[str, list[list[str]]]:
     if not isinstance(data, dict) or not all(
         isinstance(turns, list) and all(isinstance(domains, list) for domains in turns) for turns in data.values()
     ):
-        raise SpecTodError(f"{path}: expected {{dialogue id: [[domain, ...] per system turn]}} as in mwz_eval/booked_domains.json")
+        raise SpecTodError(
+            f"{path}: expected {{dialogue id: [[domain, ...] per system turn]}} as in mwz_eval/booked_domains.json"
+        )
     return data
 
 
@@ -160,7 +162,9 @@ def build_references(
             )
         if booked_domains is not None:
             if key not in booked_domains:
-                raise SpecTodError(f"booked-domains file has no entry for dialogue {key}; pass the evaluator's full booked_domains.json")
+                raise SpecTodError(
+                    f"booked-domains file has no entry for dialogue {key}; pass the evaluator's full booked_domains.json"
+                )
             booked = tuple(tuple(domains) for domains in booked_domains[key])
         else:
             booked = tuple(turn.booked_domains for turn in source.turns)

@@ -1,4 +1,4 @@
-"""Lexical richness of the normalised responses (evaluation.md, section 6).
+"""Lexical richness of the normalised responses (docs/evaluation.md, section 6).
 
 Tokenisation is that of ``lexical-diversity`` 0.1.1 (``lex_div.tokenize``), which the evaluator
 calls: punctuation strings deleted, whitespace runs collapsed, lower-cased, split on single spaces
@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from itertools import pairwise
 
 from spec_tod.data.mwz_tables import load_table
 from spec_tod.score.result import RichnessResult
@@ -51,8 +52,8 @@ def richness(responses: Iterable[str]) -> RichnessResult:
         all_tokens.extend(tokens)
         turns += 1
         unigrams.update(tokens)
-        bigrams.update(zip(tokens, tokens[1:]))
-        trigrams.update(zip(tokens, tokens[1:], tokens[2:]))
+        bigrams.update(pairwise(tokens))
+        trigrams.update(zip(tokens, tokens[1:], tokens[2:], strict=False))  # windows: shorter by design
     if not turns:
         return RichnessResult(
             avg_length=0.0, entropy=0.0, cond_entropy=0.0, msttr=0.0, num_unigrams=0, num_bigrams=0, num_trigrams=0

@@ -5,7 +5,7 @@ bridged container, where it keeps its Hugging Face cache, and a function that tu
 :class:`Launch` into the engine's own arguments. The argument builders are pure, so the exact
 flags are testable without a GPU.
 
-TGI's defaults are the release's launcher flags (``run_tgi_docker.sh``, reference section 7):
+TGI's defaults are the release's launcher flags (``run_tgi_docker.sh``, docs/method-reference.md section 7):
 bf16, max input 4000 tokens, max total 4096, max batch prefill 4096; the number of shards is the
 number of GPUs given. vLLM and SGLang get the same context length (4096). ``transformers``
 (``transformers serve``) runs as a local process for small models, on the GPU when there is one

@@ -18,7 +18,15 @@ from pathlib import Path
 
 from spec_tod.errors import SpecTodError
 from spec_tod.serve import registry
-from spec_tod.serve.container import ContainerPlan, Network, engine_bind, find_container, model_mounts, start_container
+from spec_tod.serve.container import (
+    ContainerPlan,
+    ContainerServer,
+    Network,
+    engine_bind,
+    find_container,
+    model_mounts,
+    start_container,
+)
 from spec_tod.serve.engines import Adapter, Engine, Launch, default_dtype, engine, resolve_device
 from spec_tod.serve.health import StartedEngine, is_healthy, wait_until_healthy
 from spec_tod.serve.local import LocalServer, start_process, transformers_command
@@ -194,7 +202,7 @@ def follow_logs(name: str | None, lines: int = 50, poll: float = 0.5) -> Iterato
             yield chunk.decode("utf-8", errors="replace")
 
 
-def _log_source(name: str | None) -> StartedEngine:
+def _log_source(name: str | None) -> LocalServer | ContainerServer:
     # A local server's log file outlives it (that is when it is read most); a removed container's log is gone.
     if name is None:
         record = registry.latest()
@@ -208,7 +216,7 @@ def _log_source(name: str | None) -> StartedEngine:
     return handle
 
 
-def _handle(record: ServerRecord, *, alive_only: bool = True) -> StartedEngine | None:
+def _handle(record: ServerRecord, *, alive_only: bool = True) -> LocalServer | ContainerServer | None:
     description = f"the {record.engine} server {record.name}"
     if record.kind == "container":
         return find_container(record.container_id or "", record.docker_host, description)

@@ -12,7 +12,7 @@ import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
 from spec_tod.settings import state_dir
+
 
 class ServerRecord(BaseModel):
     """One started server: how to reach it and how to stop it."""
@@ -52,7 +53,7 @@ def state_path() -> Path:
 
 def now() -> str:
     """The current time as an ISO string (UTC), for ``started_at``."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @contextmanager

@@ -152,9 +152,10 @@ def build_data(
             progress.advance()
 
     dropped = 0
-    if counter is not None:
+    if counter is not None and options.max_tokens is not None:
+        limit = options.max_tokens
         lengths = counter.count([record.messages for record in records])
-        kept = [record for record, length in zip(records, lengths) if length <= options.max_tokens]
+        kept = [record for record, length in zip(records, lengths, strict=True) if length <= limit]
         dropped = len(records) - len(kept)
         records = kept
 

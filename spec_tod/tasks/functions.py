@@ -1,4 +1,4 @@
-"""Schema services become Spec-TOD function specifications (reference, section 2.1).
+"""Schema services become Spec-TOD function specifications (docs/method-reference.md, section 2.1).
 
 A function specification is the dict the system prompt shows, keys in the prompt's order::
 
@@ -9,7 +9,7 @@ A function specification is the dict the system prompt shows, keys in the prompt
 MultiWOZ services (schema ``multiwoz22/schema.json``) follow the release's rules: function names per
 domain, informable slots only, slot renames (``bookstay`` -> ``stay``, hotel ``type`` ->
 ``accommodation_type``, ...) and the release's normalised descriptions and example values, all
-read from ``templates/multiwoz_functions.yaml``. SGD services keep their names and all their slots.
+read from ``spec_tod/resources/templates/multiwoz_functions.yaml``. SGD services keep their names and all their slots.
 
 The release also computed ``required`` (always empty for MultiWOZ) but never rendered it, so it is
 left out here.
@@ -46,7 +46,7 @@ _SGD_SERVICE = re.compile(r"^[A-Za-z]+_\d+$")
 
 @dataclass(frozen=True)
 class MultiwozRules:
-    """The MultiWOZ part of ``templates/multiwoz_functions.yaml``."""
+    """The MultiWOZ part of ``spec_tod/resources/templates/multiwoz_functions.yaml``."""
 
     experiment_domains: tuple[str, ...]
     function_names: dict[str, str]

@@ -1,6 +1,6 @@
-"""The instruction paraphrases of the DST and end-to-end system prompts (reference, section 2.3).
+"""The instruction paraphrases of the DST and end-to-end system prompts (docs/method-reference.md, section 2.3).
 
-Texts live in ``templates/instructions.yaml``. The release drew one with an unseeded
+Texts live in ``spec_tod/resources/templates/instructions.yaml``. The release drew one with an unseeded
 ``random.choice``; here every draw comes from a ``random.Random`` the caller seeds, so the same
 command writes the same prompts.
 """
@@ -11,7 +11,7 @@ import random
 from functools import cache
 
 from spec_tod.errors import SpecTodError
-from spec_tod.tasks.templates import TEMPLATES_DIR, yaml_table
+from spec_tod.tasks.templates import template_path, yaml_table
 
 _FILE = "instructions.yaml"
 
@@ -20,7 +20,7 @@ _FILE = "instructions.yaml"
 def _texts(key: str) -> tuple[str, ...]:
     texts = yaml_table(_FILE).get(key)
     if not texts or not all(isinstance(text, str) for text in texts):
-        raise SpecTodError(f"{TEMPLATES_DIR / _FILE}: '{key}' must be a non-empty list of texts")
+        raise SpecTodError(f"{template_path(_FILE)}: '{key}' must be a non-empty list of texts")
     return tuple(texts)
 
 

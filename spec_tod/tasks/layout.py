@@ -10,7 +10,7 @@ A conversation is the system message, then per turn::
     assistant    DST: the lexicalised system response; end-to-end: ``Action: {...}`` + newline +
                  the delexicalised response
 
-A task trains one role (:data:`TRAINED_ROLE`, the method reference's §6: ``function`` on DST data,
+A task trains one role (:data:`TRAINED_ROLE`, docs/method-reference.md §6: ``function`` on DST data,
 ``assistant`` on end-to-end data) and inference asks the model for exactly that role: a prompt is
 the conversation up to the start of a trained message (:func:`prompt`). So whenever the model's
 earlier outputs equal the training targets, every prompt is a prefix of the training text of the

@@ -2,7 +2,7 @@
 
 Training records (:mod:`spec_tod.tasks.records`) and the benchmark harness build every message
 with these functions, so that what a model is trained on is exactly what it is asked at inference
-(the release let the two drift apart; reference, section 9.6). Formats, reference sections 2-4:
+(the release let the two drift apart; docs/method-reference.md, section 9.6). Formats, docs/method-reference.md sections 2-4:
 
 * system: instruction (+ the three notes for DST) + ``"\\n\\n"`` + the function block;
 * function: one ``<function_call>{"function": name, "arguments": {...}}</function_call>`` per domain
@@ -159,7 +159,7 @@ def observation_text(domain: str, count: int | None, called: bool) -> str:
 
     No call: ``Do not need to call function``. A call on a domain with a venue database: ``There are
     {count} entities match``, with the real number of matching venues (the release trained on the
-    number of constrained domains instead; reference, section 1.4). A call on a domain without a
+    number of constrained domains instead; docs/method-reference.md, section 1.4). A call on a domain without a
     database (taxi, SGD services): ``No database to query for {domain}``, rather than a made-up count.
     """
     if not called:
@@ -259,9 +259,10 @@ def state_to_arguments(domain: str, state: Mapping[str, str], function: dict) ->
             continue
         enum = spec.get("possible_values")
         if enum is not None and value != DONTCARE:
-            value = _enum_value(value, enum)
-            if value is None:
+            possible = _enum_value(value, enum)
+            if possible is None:
                 continue
+            value = possible
         chosen[name] = value
     return {name: chosen[name] for name in specs if name in chosen}
 

@@ -1,4 +1,4 @@
-"""The text templates under ``templates/``: the function block (jinja2) and the YAML tables.
+"""The text templates in ``spec_tod/resources/templates/``: the function block (jinja2) and the YAML tables.
 
 They live outside the code so that prompt wording can be read and reviewed as text; everything
 that renders a prompt goes through this module, for training data and inference alike.
@@ -14,9 +14,19 @@ import jinja2
 import yaml
 
 from spec_tod.errors import SpecTodError
-from spec_tod.settings import REPO_ROOT
+from spec_tod.resources import TEMPLATES, resource
 
-TEMPLATES_DIR = REPO_ROOT / "templates"
+
+def template_path(name: str) -> str:
+    """Where a template lives, as error messages name it."""
+    return f"spec_tod/resources/{TEMPLATES}/{name}"
+
+
+def _source(name: str) -> str:
+    try:
+        return resource(TEMPLATES, name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecTodError(f"{template_path(name)}: not found in the installed package; reinstall spec-tod") from None
 
 
 def _json_line(value: Any) -> str:
@@ -26,28 +36,23 @@ def _json_line(value: Any) -> str:
 
 @cache
 def jinja_template(name: str) -> jinja2.Template:
-    """A template from ``templates/``, rendered without HTML escaping and with the ``json_line`` filter."""
+    """A template from the package's templates, rendered without HTML escaping and with the ``json_line`` filter."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=jinja2.FunctionLoader(_source),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
     )
     env.filters["json_line"] = _json_line
-    try:
-        return env.get_template(name)
-    except jinja2.TemplateNotFound:
-        raise SpecTodError(f"{TEMPLATES_DIR / name}: template not found; the templates/ folder is incomplete") from None
+    return env.get_template(name)
 
 
 @cache
 def yaml_table(name: str) -> dict[str, Any]:
-    """A YAML table from ``templates/`` (read once per process)."""
-    path = TEMPLATES_DIR / name
+    """A YAML table from the package's templates (read once per process)."""
+    path = template_path(name)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecTodError(f"{path}: template table not found; the templates/ folder is incomplete") from None
+        data = yaml.safe_load(_source(name))
     except yaml.YAMLError as exc:
         raise SpecTodError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

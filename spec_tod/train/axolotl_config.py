@@ -42,7 +42,9 @@ def dataset_files(source: DataSource) -> list[Path]:
         files = sorted(p for p in source.path.glob("*.jsonl") if not p.name.endswith(".messages.jsonl"))
         if files:
             return [_checked_records(_not_test(file, source)) for file in files]
-        raise SpecTodError(f"the data folder {source.path} holds no .jsonl files; run `spec-tod build-data --out {source.path}` first")
+        raise SpecTodError(
+            f"the data folder {source.path} holds no .jsonl files; run `spec-tod build-data --out {source.path}` first"
+        )
     raise SpecTodError(f"the training data {source.path} does not exist; run `spec-tod build-data` to write it")
 
 

@@ -3,7 +3,7 @@
 The child is ``python -m axolotl.cli.main`` with this interpreter, so no ``axolotl`` on PATH is
 needed; the interpreter's folder is put first on PATH because the accelerate launcher starts
 ``accelerate`` from there. Telemetry is off (axolotl's posthog client hangs after training when it
-cannot reach the internet, machine notes §5), and the hub is offline when the base model is a
+cannot reach the internet, seen with axolotl 0.19.0), and the hub is offline when the base model is a
 local folder, so nothing waits on the network.
 """
 

@@ -1,7 +1,7 @@
 """Named starting points for a run, and the merge of preset, profile and the user's own keys into settings.
 
 A *preset* is a recipe: ``spec-tod`` is the release's (the defaults of
-:class:`~spec_tod.train.settings.TrainSettings`, reference §6), ``qlora`` fits one smaller GPU
+:class:`~spec_tod.train.settings.TrainSettings`, docs/method-reference.md §6), ``qlora`` fits one smaller GPU
 with a 4-bit base, ``full`` fine-tunes every weight of a small model. A *profile* adapts any
 recipe to the hardware: ``gpu`` changes nothing, ``cpu`` turns off what needs CUDA (bf16, flash
 attention, LoRA kernels, paged optimizers) and trains a few steps, for tests and the quickstart.
@@ -41,7 +41,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "tf32": False,
         "flash_attention": False,
         "gradient_checkpointing": False,
-        "lora": {"kernels": False},  # CUDA-only; they crash QLoRA on CPU (machine notes §1)
+        "lora": {"kernels": False},  # CUDA-only; they crash QLoRA on CPU (seen with axolotl 0.19.0)
         "optimizer": "adamw_torch",
         "pad_to_sequence_len": False,
         "micro_batch_size": 2,
@@ -82,9 +82,13 @@ def load_settings(path: Path, overrides: Mapping[str, Any] | None = None) -> Tra
     except OSError as error:
         raise SpecTodError(f"cannot read the training config {path}: {error.strerror}") from None
     except UnicodeDecodeError as error:
-        raise SpecTodError(f"{path} is not a UTF-8 text file ({error.reason} at byte {error.start}); give a spec-tod training YAML") from None
+        raise SpecTodError(
+            f"{path} is not a UTF-8 text file ({error.reason} at byte {error.start}); give a spec-tod training YAML"
+        ) from None
     except yaml.YAMLError as error:
-        raise SpecTodError(f"{path} is not valid YAML: {_yaml_problem(error)}; fix the file (see configs/*.yaml)") from None
+        raise SpecTodError(
+            f"{path} is not valid YAML: {_yaml_problem(error)}; fix the file (see spec_tod/resources/configs/*.yaml)"
+        ) from None
     if not isinstance(raw, dict):
         raise SpecTodError(f"{path} must hold a mapping of settings (key: value), not {type(raw).__name__}")
     return resolve_settings(_deep_merge(raw, overrides or {}), str(path))

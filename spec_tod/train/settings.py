@@ -1,4 +1,4 @@
-"""Typed training settings: what a spec-tod YAML (``configs/*.yaml``) may say, checked before anything runs.
+"""Typed training settings: what a spec-tod YAML (``spec_tod/resources/configs/*.yaml``) may say, checked before anything runs.
 
 Unknown keys are errors (``extra="forbid"``), so a typo never silently falls back to a default.
 The field names follow axolotl's where there is one, so a user who knows axolotl recognises them;
@@ -108,7 +108,7 @@ class TrackingSettings(_Strict):
 class TrainSettings(_Strict):
     """A complete fine-tuning run. Presets (:mod:`spec_tod.train.presets`) fill the fields a file leaves out.
 
-    The defaults are the release's recipe (reference §6, ``fine_tune_10_percent.yml``), with one
+    The defaults are the release's recipe (docs/method-reference.md §6, ``fine_tune_10_percent.yml``), with one
     change: chat_template datasets instead of ``input_output``. The release's
     ``eval_max_new_tokens: 128`` is left out: axolotl 0.19 deprecates it, and it only matters for
     generation during evaluation, which the recipe does not do.

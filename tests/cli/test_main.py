@@ -46,7 +46,7 @@ def test_ctrl_c_exits_130_with_one_line_and_keeps_the_checkpoints(tmp_path: Path
         assert process.poll() is None, "the run ended before it could be interrupted"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, err
     assert err.rstrip().endswith("interrupted; rerun the same command to continue") and "Traceback" not in err
     assert not (run_dir / "predictions.json").exists()
     assert any(path.read_text().count("\n") for path in (run_dir / "shards").glob("*.jsonl"))

@@ -1,4 +1,4 @@
-"""The venue database and the evaluator's query semantics (docs: evaluation.md, section 4)."""
+"""The venue database and the evaluator's query semantics (docs/evaluation.md, section 4)."""
 
 from __future__ import annotations
 

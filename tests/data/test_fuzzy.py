@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
+import sys
 
+import pytest
 from fuzzywuzzy import fuzz
 
+from spec_tod.data import fuzzy
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.fuzzy import partial_ratio_reaches
+from spec_tod.errors import SpecTodError
 
 
 def test_same_verdict_as_fuzzywuzzy_on_the_venue_names_and_test_states(data_dir, mwz21_test):
@@ -29,3 +33,13 @@ def test_same_verdict_as_fuzzywuzzy_near_every_threshold():
         ratio = fuzz.partial_ratio(first, second)
         for score in (60, 75, 89, 90, 91, 96, 100):
             assert partial_ratio_reaches(first, second, score) == (ratio >= score), (first, second, score)
+
+
+def test_missing_levenshtein_is_an_error_not_difflib(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "Levenshtein", None)  # as if python-Levenshtein were not installed
+    fuzzy._fuzz.cache_clear()
+    try:
+        with pytest.raises(SpecTodError, match="python-Levenshtein is not installed"):
+            fuzzy._fuzz()
+    finally:
+        fuzzy._fuzz.cache_clear()

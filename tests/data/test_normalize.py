@@ -1,4 +1,4 @@
-"""The evaluator's normalisation (docs: evaluation.md, section 2), case by case."""
+"""The evaluator's normalisation (docs/evaluation.md, section 2), case by case."""
 
 from __future__ import annotations
 

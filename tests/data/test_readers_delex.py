@@ -9,7 +9,7 @@ import pytest
 
 from spec_tod.data.readers.delex import PLACEHOLDER_NAMES, delex_chars, delex_words, placeholder
 
-# evaluation.md section 8.2: placeholder class of each MultiWOZ 2.1 span slot.
+# docs/evaluation.md section 8.2: placeholder class of each MultiWOZ 2.1 span slot.
 CLASSES_21 = {
     "Addr": "ADDRESS", "Post": "POST", "Dest": "PLACE", "Depart": "PLACE", "Leave": "TIME", "Arrive": "TIME",
     "Time": "TIME", "Ticket": "PRICE", "Fee": "PRICE", "Price": "PRICE", "Id": "TRAINID", "Ref": "REFERENCE",

@@ -42,7 +42,7 @@ def test_first_test_dialogue(excerpts):
 
 
 def test_agrees_with_multiwoz21_on_the_dev_and_test_excerpts(excerpts, mwz21_test, mwz21_dev):
-    """evaluation.md section 8: on these four dialogues the 2.2 procedures (8.1, 8.3) and the 2.1
+    """docs/evaluation.md section 8: on these four dialogues the 2.2 procedures (8.1, 8.3) and the 2.1
     approximations (8.2, 8.4) give the same references and gold states."""
     reference = {d.id: d for d in mwz21_test.dialogues + mwz21_dev.dialogues}
     for dialogue in excerpts["test"].dialogues + excerpts["dev"].dialogues:

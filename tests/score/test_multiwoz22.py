@@ -22,7 +22,7 @@ def test_excerpt_matches_multiwoz21(data_dir: Path, test_dialogues: list[Dialogu
     scorer22 = Scorer(excerpt, database=database, goal_dialogues=test_dialogues)
     scorer21 = Scorer(test_dialogues, database=database)
     for key, reference in scorer22.references.items():
-        # evaluation.md 8: on the test excerpts, 8.1/8.3 and 8.2/8.4 give the same references and gold states
+        # docs/evaluation.md 8: on the test excerpts, 8.1/8.3 and 8.2/8.4 give the same references and gold states
         full = scorer21.references[key]
         assert reference.responses == full.responses[: len(reference.responses)]
         assert reference.states == full.states[: len(reference.states)]

@@ -1,4 +1,4 @@
-"""The three published systems reproduce the evaluator's figures (docs: evaluation.md, sections 9 and 10)."""
+"""The three published systems reproduce the evaluator's figures (docs/evaluation.md, sections 9 and 10)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from spec_tod.score import ScoreResult
 
-# evaluation.md section 10: the reference implementation on the shipped data (2.1-based references).
+# docs/evaluation.md section 10: the reference implementation on the shipped data (2.1-based references).
 EXACT = {
     "augpt": {
         "bleu": 16.380053245281786,
@@ -31,7 +31,7 @@ EXACT = {
     },
 }
 
-# evaluation.md section 9 (budzianowski/multiwoz README): BLEU, Inform, Success, Combined, Av. len., CBE,
+# docs/evaluation.md section 9 (budzianowski/multiwoz README): BLEU, Inform, Success, Combined, Av. len., CBE,
 # #uniq. words, #uniq. 3-grams. BLEU there uses MultiWOZ 2.2 references.
 PUBLISHED = {
     "augpt": (16.8, 76.6, 60.5, 85.4, 12.90, 2.15, 608, 5843),
@@ -76,7 +76,7 @@ def test_reference_implementation_values(published_scores: dict[str, ScoreResult
 
 @pytest.mark.parametrize("name", sorted(EXACT))
 def test_reference_implementation_bleu(published_scores: dict[str, ScoreResult], name: str) -> None:
-    # Needs Turn.system_delex built exactly by evaluation.md 8.2, including the one malformed test span
+    # Needs Turn.system_delex built exactly by docs/evaluation.md 8.2, including the one malformed test span
     # (PMUL4672 turn 1, a Type span with first word 3 > last word 2: an inserted placeholder).
     assert published_scores[name].bleu == pytest.approx(EXACT[name]["bleu"], abs=1e-9)
 
@@ -86,7 +86,7 @@ def test_inputs_and_coverage(published_scores: dict[str, ScoreResult]) -> None:
     assert (augpt.states, augpt.active_domains) == ("predicted", "given")
     assert (mintl.states, mintl.active_domains) == ("predicted", "estimated")
     assert (sfn.states, sfn.active_domains) == ("gold", "given")
-    # per-domain denominators (evaluation.md section 10); mintl lacks mul0789 (a hotel + train goal)
+    # per-domain denominators (docs/evaluation.md section 10); mintl lacks mul0789 (a hotel + train goal)
     assert augpt.dialogues_by_domain == {"attraction": 396, "hotel": 394, "restaurant": 437, "taxi": 195, "train": 495}
     assert mintl.dialogues_by_domain == {"attraction": 396, "hotel": 393, "restaurant": 437, "taxi": 195, "train": 494}
     assert (mintl.coverage.dialogues, mintl.coverage.total_dialogues) == (999, 1000)

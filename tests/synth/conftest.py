@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from spec_tod.synth.graph import Graph, load_graph
-from spec_tod.synth.resources import example_graph
+from spec_tod.synth.resources import graph_file
 from spec_tod.synth.retrieve import load_corpus
 from spec_tod.synth.simulate import SimulateOptions, Summary, simulate
 from tests.synth.stand_in import StandIn
@@ -20,12 +20,14 @@ SEED = 5
 
 @pytest.fixture(scope="session")
 def recipe_graph() -> Graph:
-    return load_graph(example_graph("recipe"))
+    with graph_file("recipe") as path:
+        return load_graph(path)
 
 
 @pytest.fixture(scope="session")
 def restaurant_graph() -> Graph:
-    return load_graph(example_graph("multiwoz_restaurant"))
+    with graph_file("multiwoz_restaurant") as path:
+        return load_graph(path)
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Function specifications from the MultiWOZ 2.2 and SGD schemas (reference, sections 2.1 and 2.2)."""
+"""Function specifications from the MultiWOZ 2.2 and SGD schemas (docs/method-reference.md, sections 2.1 and 2.2)."""
 
 from __future__ import annotations
 

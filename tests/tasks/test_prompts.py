@@ -1,4 +1,4 @@
-"""The shared prompt pieces: layouts of reference sections 2.2-4 and the parsers inference relies on."""
+"""The shared prompt pieces: layouts of docs/method-reference.md sections 2.2-4 and the parsers inference relies on."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Shared, expensive setups for the training tests: real build-data output, one LoRA run, one merge.
 
-The run follows the CPU recipe of the machine notes: ``spec-tod finetune --backend local
+The run follows the CPU recipe: ``spec-tod finetune --backend local
 --profile cpu`` (5 steps, in-process launcher) on the tiny Llama, then ``spec-tod merge``.
 Each is a real ``spec-tod`` process bounded by a timeout.
 """
@@ -23,7 +23,7 @@ from spec_tod.tasks.build import BuildOptions, build_data
 # 2% of MultiWOZ 2.1 dev with seed 1: 20 dialogues, enough rows for 5 steps of 2 and a quick tokenization.
 DEV_FRACTION = 0.02
 DEV_SEED = 1
-PROCESS_TIMEOUT_S = 900  # a loaded 2-core machine; the machine notes measured 16 s + 12 s
+PROCESS_TIMEOUT_S = 900  # a loaded 2-core machine; 16 s + 12 s measured unloaded
 
 
 def spec_tod(*args: str, timeout: float = PROCESS_TIMEOUT_S) -> subprocess.CompletedProcess[str]:

@@ -253,3 +253,14 @@ def test_docker_backend_hands_the_wandb_key_over_like_the_hf_token(data_folder: 
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("WANDB_API_KEY", "wandb-key")
     assert _secret_names(spec.secret_env) == ["WANDB_API_KEY"]  # only the set ones are read from stdin
+
+
+def test_cli_takes_a_shipped_config_by_name(cli, data_folder: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the shipped configs name their data and output relative to the current folder
+    done = cli("finetune", "cpu-tiny", "--base-model", "meta-llama/Meta-Llama-3-8B-Instruct",
+               "--data", str(data_folder), "--backend", "local", "--dry-run")  # fmt: skip
+    assert done.code == 0, done.err
+    assert yaml.safe_load(done.out)["output_dir"] == str(tmp_path / "runs" / "cpu-tiny")
+    done = cli("finetune", "cpu-huge", "--backend", "local", "--dry-run")
+    assert done.code == 1
+    assert "cpu-huge does not exist" in done.err and "(cpu-tiny, qlora-llama3-8b, spec-tod-llama3-8b)" in done.err

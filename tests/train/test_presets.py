@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from spec_tod.errors import SpecTodError
-from spec_tod.settings import REPO_ROOT
+from spec_tod.resources import CONFIGS, names, resource
 from spec_tod.train.presets import load_settings, resolve_settings
 
 BASE = {"base_model": "meta-llama/Meta-Llama-3-8B-Instruct", "data": [{"path": "data"}], "output_dir": "out"}
 
 
 def test_spec_tod_preset_is_the_release_recipe() -> None:
-    # Reference §6 (finetune_axolotl/fine_tune_10_percent.yml).
+    # docs/method-reference.md §6 (finetune_axolotl/fine_tune_10_percent.yml).
     s = resolve_settings(BASE, "test")
     assert (s.adapter, s.lora.r, s.lora.alpha, s.lora.dropout) == ("lora", 32, 16, 0.05)
     assert s.lora.target_modules == ["q_proj", "v_proj"] and s.lora.target_linear is False
@@ -78,7 +78,11 @@ def test_missing_required_settings() -> None:
         resolve_settings({"data": [{"path": "d"}], "output_dir": "o"}, "test")
 
 
+def test_the_three_configs_ship() -> None:
+    assert names(CONFIGS) == ["cpu-tiny.yaml", "qlora-llama3-8b.yaml", "spec-tod-llama3-8b.yaml"]
+
+
 @pytest.mark.parametrize("name", ["spec-tod-llama3-8b.yaml", "qlora-llama3-8b.yaml", "cpu-tiny.yaml"])
 def test_shipped_configs_load(name: str) -> None:
-    settings = load_settings(REPO_ROOT / "configs" / name)
+    settings = load_settings(Path(str(resource(CONFIGS, name))))
     assert settings.data and settings.output_dir.is_absolute()

@@ -20,6 +20,7 @@ import os
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 from spec_tod.cache import cached
 from spec_tod.data.database import DB_DOMAINS, VenueDatabase
@@ -68,6 +69,7 @@ def load_dialogues(
                 sgd.read(folder, split, schema_path=schema_path, skip_invalid=skip_invalid, progress=progress)
             ),
         )
+    reader: ModuleType
     if dataset == "multiwoz21":
         folder, reader = multiwoz21_dir(data_dir), multiwoz21
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.errors import SpecTodError
@@ -31,6 +32,16 @@ def expect(condition: object, expectation: str) -> None:
     """Raise ``InvalidDialogue(expectation)`` unless ``condition`` holds."""
     if not condition:
         raise InvalidDialogue(expectation)
+
+
+_T = TypeVar("_T")
+
+
+def expect_type(value: object, kind: type[_T], expectation: str) -> _T:
+    """``value``, typed as ``kind`` (e.g. ``dict``, ``list``); ``InvalidDialogue(expectation)`` when it is not one."""
+    if not isinstance(value, kind):
+        raise InvalidDialogue(expectation)
+    return value
 
 
 Record = tuple[Path, str, object]

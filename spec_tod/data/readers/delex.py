@@ -1,7 +1,7 @@
 """Delexicalisation: replacing annotated value spans of a system response by placeholders.
 
 Both procedures keep the first of overlapping spans (in order of start) and never replace a
-``dontcare`` value, as the reference procedures of evaluation.md sections 8.1 and 8.2 do.
+``dontcare`` value, as the reference procedures of docs/evaluation.md sections 8.1 and 8.2 do.
 ``delex_words`` is section 8.2 verbatim, so the scorer can build its MultiWOZ 2.1 references from
 ``Turn.system_delex``.
 
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from spec_tod.data.readers.state import DONTCARE
 
 PLACEHOLDER_NAMES: dict[str, str] = {
-    # MultiWOZ 2.1 span slots (section 8.2 of evaluation.md gives their classes).
+    # MultiWOZ 2.1 span slots (section 8.2 of docs/evaluation.md gives their classes).
     "addr": "value_address",
     "post": "value_postcode",
     "dest": "value_destination",
@@ -81,7 +81,7 @@ def delex_words(text: str, spans: Iterable[Sequence]) -> str:
     """MultiWOZ 2.1: ``spans`` are ``[act, slot, value, first_word, last_word]`` (inclusive word
     indices into ``text.split()``); the words of each kept span become one placeholder, and the
     result is joined with single spaces. Indices are used as slice bounds, exactly as the standard
-    evaluator's reference builder does (evaluation.md 8.2): a span with ``first > last`` (PMUL4672)
+    evaluator's reference builder does (docs/evaluation.md 8.2): a span with ``first > last`` (PMUL4672)
     inserts its placeholder without removing a word, and one past the end appends it."""
     words = text.split()
     kept: list[tuple[int, int, str]] = []

@@ -2,7 +2,7 @@
 
 A dialogue is ``{"goal": {...}, "log": [user, system, user, system, ...]}``; turn *k* pairs
 ``log[2k]`` (user) with ``log[2k+1]`` (system). The state is the system entry's ``metadata``
-(the state after the user turn); ``system_delex`` is evaluation.md section 8.2 to the word
+(the state after the user turn); ``system_delex`` is docs/evaluation.md section 8.2 to the word
 (:func:`~spec_tod.data.readers.delex.delex_words`); ``booked_domains`` are the domains other than
 taxi whose ``book.booked`` list is non-empty, which reproduces the evaluator's
 ``booked_domains.json``.
@@ -15,11 +15,11 @@ from pathlib import Path
 
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import BeliefState, Dialogue
-from spec_tod.data.readers.collect import LoadResult, Progress, Record, collect, expect
+from spec_tod.data.gc_pause import gc_paused
+from spec_tod.data.readers.collect import LoadResult, Progress, Record, collect, expect, expect_type
 from spec_tod.data.readers.delex import delex_words
 from spec_tod.data.readers.domains import dialogue_domains, multiwoz_acts
 from spec_tod.data.readers.files import read_id_list, read_json, strip_json_suffix
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.mwz_turns import TurnBuilder
 from spec_tod.data.readers.state import state_value
 from spec_tod.errors import SpecTodError
@@ -94,7 +94,8 @@ def _dialogue_dict(path: Path) -> dict:
 def parse_dialogue(dialogue_id: str, raw: object, path: Path, db: VenueDatabase | None) -> Dialogue:
     """One 2.1 dialogue record into a ``Dialogue``; raises ``InvalidDialogue`` on missing fields."""
     expect(raw is not None, "listed in the split's list file but missing from the data file")
-    expect(isinstance(raw, dict) and isinstance(raw.get("log"), list), "expected a 'log' list of user/system turns")
+    raw = expect_type(raw, dict, "expected a 'log' list of user/system turns")
+    expect(isinstance(raw.get("log"), list), "expected a 'log' list of user/system turns")
     log = raw["log"]
     expect(log and len(log) % 2 == 0, f"expected an even, non-zero number of log entries, got {len(log)}")
     builder = TurnBuilder(db)

@@ -3,7 +3,7 @@
 Turns alternate USER/SYSTEM; turn *k* pairs ``turns[2k]`` with ``turns[2k+1]``. The state is read
 from the user turn's frames (``hotel-bookday`` -> ``bookday``, first value of each list), acts and
 character spans from ``dialog_acts.json[dialogue_id][turn_id]``; the delexicalisation is
-evaluation.md section 8.1 with ``[value_*]`` placeholder names
+docs/evaluation.md section 8.1 with ``[value_*]`` placeholder names
 (:mod:`spec_tod.data.readers.delex`). MultiWOZ 2.2 keeps no record of bookings, so
 ``booked_domains`` stays empty.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
-from spec_tod.data.readers.collect import LoadResult, Progress, collect
+from spec_tod.data.gc_pause import gc_paused
+from spec_tod.data.readers.collect import LoadResult, Progress, collect, expect_type
 from spec_tod.data.readers.delex import delex_chars
 from spec_tod.data.readers.domains import dialogue_domains, multiwoz_acts
 from spec_tod.data.readers.files import read_json, strip_json_suffix
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.locate import split_dir
 from spec_tod.data.readers.mwz_turns import TurnBuilder
 from spec_tod.data.readers.schema_guided import checked_turns, dialogue_files, frames_state, list_records
@@ -45,6 +45,7 @@ def read(
 
 def parse_dialogue(raw: object, path: Path, annotations: dict, db: VenueDatabase | None) -> Dialogue:
     """One 2.2 dialogue into a ``Dialogue``; raises ``InvalidDialogue`` on missing fields."""
+    raw = expect_type(raw, dict, "expected a 'dialogue_id' string")
     turns = checked_turns(raw)
     dialogue_acts = annotations.get(raw["dialogue_id"], {})
     builder = TurnBuilder(db)

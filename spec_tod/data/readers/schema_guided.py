@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from spec_tod.data.dialogue import BeliefState
-from spec_tod.data.readers.collect import Record, expect
+from spec_tod.data.readers.collect import Record, expect, expect_type
 from spec_tod.data.readers.files import read_json, strip_json_suffix
 from spec_tod.data.readers.state import state_value
 from spec_tod.errors import SpecTodError
@@ -38,9 +38,10 @@ def list_records(files: list[Path]) -> Iterator[Record]:
 
 def checked_turns(raw: object) -> list[dict]:
     """The ``turns`` of a schema-guided dialogue, checked to alternate USER, SYSTEM, ... with text."""
-    expect(isinstance(raw, dict) and isinstance(raw.get("dialogue_id"), str), "expected a 'dialogue_id' string")
-    turns = raw.get("turns")
-    expect(isinstance(turns, list) and turns, "expected a non-empty 'turns' list")
+    raw = expect_type(raw, dict, "expected a 'dialogue_id' string")
+    expect(isinstance(raw.get("dialogue_id"), str), "expected a 'dialogue_id' string")
+    turns = expect_type(raw.get("turns"), list, "expected a non-empty 'turns' list")
+    expect(turns, "expected a non-empty 'turns' list")
     expect(len(turns) % 2 == 0, f"expected USER/SYSTEM turn pairs, got an odd number of turns ({len(turns)})")
     for position, turn in enumerate(turns):
         speaker = SPEAKERS[position % 2]

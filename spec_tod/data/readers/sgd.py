@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from spec_tod.data.dialogue import Dialogue, DialogueActs, Turn
-from spec_tod.data.readers.collect import LoadResult, Progress, collect, expect
+from spec_tod.data.gc_pause import gc_paused
+from spec_tod.data.readers.collect import LoadResult, Progress, collect, expect, expect_type
 from spec_tod.data.readers.delex import delex_chars
 from spec_tod.data.readers.domains import GENERAL, dialogue_domains
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers.locate import find_schema, split_dir
 from spec_tod.data.readers.schema_guided import checked_turns, dialogue_files, frames_state, list_records
 from spec_tod.data.schema import load_schema
@@ -43,9 +43,9 @@ def read(
 
 def parse_dialogue(raw: object, path: Path, known_services: frozenset[str], schema_file: Path) -> Dialogue:
     """One SGD dialogue into a ``Dialogue``; raises ``InvalidDialogue`` on missing fields."""
+    raw = expect_type(raw, dict, "expected a 'dialogue_id' string")
     turns = checked_turns(raw)
-    services = raw.get("services")
-    expect(isinstance(services, list), "expected a 'services' list")
+    services = expect_type(raw.get("services"), list, "expected a 'services' list")
     unknown = [service for service in services if service not in known_services]
     expect(not unknown, f"services {unknown} are not in the schema {schema_file}")
     built: list[Turn] = []
