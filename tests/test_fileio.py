@@ -31,5 +31,6 @@ def test_score_json_into_a_folder_exits_1_naming_it(tmp_path: Path, data_dir: Pa
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert f"{tmp_path / 'out'}: cannot write this output here" in " ".join(result.stderr.split())
+    assert f"--json {tmp_path / 'out'}: is a folder; pass a file path" in " ".join(result.stderr.split())
+    assert "Inform" not in result.stdout  # refused before the scoring, not after it
     assert list((tmp_path / "out").iterdir()) == []

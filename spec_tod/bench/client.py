@@ -2,10 +2,15 @@
 
 :class:`CompletionClient` sends raw prompts (rendered by :mod:`spec_tod.bench.chat_template`) to
 OpenAI-compatible ``/v1/completions`` or TGI's ``/generate`` (:mod:`spec_tod.bench.protocols`),
-bounded by one global ``concurrency`` limit, spread over the endpoints by least requests in flight,
-with bounded retries (exponential backoff, full jitter, ``Retry-After`` honoured) on 429, 503, other
-5xx, connection errors and timeouts. A request that still fails raises :class:`RequestFailed`;
-the caller records the turn as failed and goes on.
+bounded by one global ``concurrency`` limit, spread over the endpoints by least requests in flight.
+
+Faults: a server that is down (refused or dropped connections, or an error after which its
+``/health`` fails) or busy (429, 503) is waited for, up to an outage budget of minutes per request
+(:mod:`spec_tod.bench.availability`); other failures of a server that is up (other 5xx, timeouts,
+a 200 whose body is empty or not the protocol's shape) are retried ``max_retries`` times
+(exponential backoff, full jitter, ``Retry-After`` honoured). An answer larger than the request's
+``max_new_tokens`` can explain is rejected at once and never parsed or stored. A request that still
+fails raises :class:`RequestFailed`; the caller records the turn as failed and goes on.
 
 Also: chat messages for ``/v1/chat/completions``; streamed answers (``stream=True``), whose events
 are timed as they arrive (time to first token, gaps between tokens); an API key sent as
@@ -32,6 +37,7 @@ from typing import Any, Literal
 import httpx
 
 from spec_tod.bench.arrivals import ArrivalSchedule
+from spec_tod.bench.availability import DEFAULT_OUTAGE_BUDGET_S, EndpointHealth, OutageClock, OutagePolicy
 from spec_tod.bench.protocols import (
     PROTOCOLS,
     Generated,
@@ -50,6 +56,12 @@ __all__ = ["ClientStats", "Completion", "CompletionClient", "GenerationParams", 
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _INFO_TIMEOUT_S = 10.0
+_OUTAGE_REASONS = frozenset({"connection", "429", "503"})
+"""Failures that say the server is down or busy: waited for within the outage budget, not retried by count."""
+MAX_ANSWER_BYTES_PER_TOKEN = 256
+MAX_ANSWER_OVERHEAD_BYTES = 64 * 1024
+"""An answer may hold at most this many bytes per requested token plus this much JSON around them: a token's
+text is rarely over 16 bytes, escaped JSON, stream events and per-token details at most a few times that."""
 _HEADERS = {"User-Agent": "spec-tod-bench", "Accept": "application/json"}
 
 
@@ -57,8 +69,9 @@ _HEADERS = {"User-Agent": "spec-tod-bench", "Accept": "application/json"}
 class Completion:
     """One successful generation.
 
-    ``latency_s`` is the successful attempt's time from sending to a parsed answer (retries and
-    waiting for a concurrency slot excluded); ``attempts`` counts every try, retries included.
+    ``latency_s`` is the time from sending the first attempt to the parsed answer: every attempt,
+    and the waits between them, count (waiting for the first concurrency slot does not);
+    ``attempts`` counts every try, retries included.
     """
 
     text: str
@@ -89,14 +102,16 @@ class ClientStats:
     """Counters since the client was made.
 
     ``requests`` counts attempts sent; ``retries`` counts retried attempts by reason (``"429"``,
-    ``"503"``, ``"5xx"``, ``"connection"``, ``"timeout"``); ``completed`` and ``failures`` count calls
-    of :meth:`CompletionClient.complete` that returned or raised :class:`RequestFailed`.
+    ``"503"``, ``"5xx"``, ``"connection"``, ``"timeout"``, ``"malformed"``); ``completed`` and
+    ``failures`` count calls of :meth:`CompletionClient.complete` that returned or raised
+    :class:`RequestFailed`; ``outage_wait_s`` is the time requests spent waiting for servers.
     """
 
     requests: int = 0
     completed: int = 0
     failures: int = 0
     retries: Counter[str] = field(default_factory=Counter)
+    outage_wait_s: float = 0.0
 
 
 class _Retryable(Exception):
@@ -111,7 +126,7 @@ class _Retryable(Exception):
 
 
 class _Fatal(Exception):
-    """One failed attempt that retrying cannot fix (a 4xx other than 429, a malformed answer)."""
+    """One failed attempt that retrying cannot fix (a 4xx other than 429, an answer too large)."""
 
     def __init__(self, status: int | None, error: str) -> None:
         super().__init__(error)
@@ -120,10 +135,20 @@ class _Fatal(Exception):
 
 
 @dataclass
+class _Tries:
+    """One request's failures so far: its outage clock, retries of a server that was up, busy answers."""
+
+    clock: OutageClock
+    retries: int = 0
+    busy: int = 0
+
+
+@dataclass
 class _Endpoint:
     base: str
     completions: str
     info: httpx.URL
+    health: EndpointHealth
     in_flight: int = 0
 
 
@@ -138,7 +163,8 @@ class CompletionClient:
         model: the ``model`` field for OpenAI-style servers; left out when ``None``.
         concurrency: requests in flight at most, over all endpoints together.
         timeout_s: limit on each attempt's connecting, and on its wait for the whole answer.
-        max_retries: retries after the first attempt before :class:`RequestFailed`.
+        max_retries: retries of failures of a server that is up before :class:`RequestFailed`.
+        outage_budget_s: seconds one request may wait in all for servers that are down or busy.
         backoff_base_s, backoff_max_s: retry ``n`` waits a uniform time in
             ``[0, min(backoff_max_s, backoff_base_s * 2**(n-1))]`` ("full jitter"), and at least the
             server's ``Retry-After`` (capped at ``backoff_max_s``) when it sends one.
@@ -163,6 +189,7 @@ class CompletionClient:
         stream: bool = False,
         api_key: str | None = None,
         arrivals: ArrivalSchedule | None = None,
+        outage_budget_s: float = DEFAULT_OUTAGE_BUDGET_S,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [endpoints]
@@ -170,11 +197,14 @@ class CompletionClient:
             raise SpecTodError("no endpoint given: pass at least one server URL such as http://127.0.0.1:8080")
         if protocol not in PROTOCOLS:
             raise SpecTodError(f"unknown protocol {protocol!r}: expected one of {sorted(PROTOCOLS)}")
-        if concurrency < 1 or timeout_s <= 0 or max_retries < 0 or backoff_base_s < 0 or backoff_max_s < 0:
+        if (
+            concurrency < 1 or timeout_s <= 0 or max_retries < 0 or backoff_base_s < 0 or backoff_max_s < 0
+            or outage_budget_s < 0
+        ):
             raise SpecTodError(
                 f"concurrency={concurrency}, timeout_s={timeout_s}, max_retries={max_retries}, "
-                f"backoff_base_s={backoff_base_s}, backoff_max_s={backoff_max_s}: expected concurrency >= 1, "
-                "timeout_s > 0 and the others >= 0"
+                f"backoff_base_s={backoff_base_s}, backoff_max_s={backoff_max_s}, outage_budget_s={outage_budget_s}: "
+                "expected concurrency >= 1, timeout_s > 0 and the others >= 0"
             )
         self._protocol = PROTOCOLS[protocol]
         if stream and not self._protocol.streams:
@@ -191,13 +221,10 @@ class CompletionClient:
         self.max_retries = max_retries
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        self.outage = OutagePolicy(budget_s=outage_budget_s, probe_timeout_s=min(timeout_s, _INFO_TIMEOUT_S))
         self.stats = ClientStats()
         self._rng = random.Random(rng_seed)
         self._slots = asyncio.Semaphore(concurrency)
-        self._endpoints = [
-            _Endpoint(base, base + self._protocol.path, httpx.URL(base + "/info"))
-            for base in map(_normalise_endpoint, endpoints)
-        ]
         # trust_env=False: proxy variables would route requests past the transport
         self._http = httpx.AsyncClient(
             transport=PooledTransport(max_connections=concurrency),
@@ -208,6 +235,15 @@ class CompletionClient:
         # Completions skip httpx's request and response objects, most of the client's CPU per request
         # (docs/http-client.md); httpx stays for the rare GET /info.
         self._lean = LeanClient({**headers, "Content-Type": "application/json", "Accept-Encoding": "identity"})
+        self._endpoints = [
+            _Endpoint(
+                base,
+                base + self._protocol.path,
+                httpx.URL(base + "/info"),
+                EndpointHealth(self._http, base, self.outage),
+            )
+            for base in map(_normalise_endpoint, endpoints)
+        ]
         self._next = 0  # rotates the tie-break between equally loaded endpoints
 
     @property
@@ -224,48 +260,57 @@ class CompletionClient:
     async def aclose(self) -> None:
         """Close every connection; requests still in flight fail."""
         self._lean.close()
+        for ep in self._endpoints:
+            await ep.health.close()
         await self._http.aclose()
 
     async def complete(self, prompt: WirePrompt, params: GenerationParams = GenerationParams()) -> Completion:
-        """Generate a continuation of the raw ``prompt`` (chat: of its last message), retrying transient failures.
+        """Generate a continuation of the raw ``prompt`` (chat: of its last message), waiting out outages and
+        retrying other failures.
 
-        At most ``concurrency`` attempts are on the wire at once (a retry's backoff wait does not
-        hold a slot). Raises :class:`RequestFailed` once ``max_retries`` retries are spent, or at
-        once on an answer that retrying cannot fix: a 4xx other than 429 (with the server's
-        message), or a 2xx that is not the protocol's shape.
+        At most ``concurrency`` attempts are on the wire at once (waits between attempts do not
+        hold a slot). Raises :class:`RequestFailed` once the outage budget or ``max_retries`` is
+        spent (see the module docstring), or at once on an answer that retrying cannot fix: a 4xx
+        other than 429 (with the server's message), or an answer too large for ``max_new_tokens``.
         """
         body = json.dumps(self._protocol.payload(prompt, params, self.model, self.stream)).encode()
         if self.arrivals is not None:
             await self.arrivals.wait()
+        max_bytes = params.max_new_tokens * MAX_ANSWER_BYTES_PER_TOKEN + MAX_ANSWER_OVERHEAD_BYTES
+        tries = _Tries(OutageClock(self.outage.budget_s))
         attempt = 0
+        first_start: float | None = None
         while True:
             attempt += 1
             try:
                 async with self._slots:
                     ep = self._pick_endpoint()
                     start = time.perf_counter()
-                    answer = await self._attempt(ep, body)
-                    generated = self._parse(answer, params)
-                    latency = time.perf_counter() - start
+                    first_start = start if first_start is None else first_start
+                    answer = await self._attempt(ep, body, max_bytes)
+                    try:
+                        generated = self._parse(answer, params)
+                    except ProtocolError as error:
+                        raise _Retryable("malformed", 200, str(error)) from None
+                    latency = time.perf_counter() - first_start
             except _Retryable as failure:
-                if attempt > self.max_retries:
-                    self.stats.failures += 1
-                    raise RequestFailed(
-                        f"{ep.base}{self._protocol.path}: gave up after {attempt} attempts; last: {failure.error}",
-                        attempts=attempt,
-                        last_status=failure.status,
-                        last_error=failure.error,
-                    ) from None
-                self.stats.retries[failure.reason] += 1
-                await asyncio.sleep(self._backoff_s(attempt, failure.retry_after_s))
-                continue
-            except (_Fatal, ProtocolError) as failure:
+                why = await self._recover(ep, failure, tries)
+                if why is None:
+                    self.stats.retries[failure.reason] += 1
+                    continue
                 self.stats.failures += 1
-                status = failure.status if isinstance(failure, _Fatal) else 200
+                raise RequestFailed(
+                    f"{ep.base}{self._protocol.path}: gave up after {attempt} attempts ({why}); last: {failure.error}",
+                    attempts=attempt,
+                    last_status=failure.status,
+                    last_error=failure.error,
+                ) from None
+            except _Fatal as failure:
+                self.stats.failures += 1
                 raise RequestFailed(
                     f"{ep.base}{self._protocol.path}: {failure}",
                     attempts=attempt,
-                    last_status=status,
+                    last_status=failure.status,
                     last_error=str(failure),
                 ) from None
             self.stats.completed += 1
@@ -279,6 +324,31 @@ class CompletionClient:
                 endpoint=ep.base,
                 **_stream_timings(generated, start),
             )
+
+    async def _recover(self, ep: _Endpoint, failure: _Retryable, tries: _Tries) -> str | None:
+        """Wait as ``failure`` calls for before the next attempt; ``None`` to go on, else why the request gives up."""
+        clock = tries.clock
+        waited = clock.waited_s
+        try:
+            if failure.reason == "connection" or (
+                failure.reason not in _OUTAGE_REASONS and not await ep.health.probe()
+            ):
+                ep.health.mark_down()
+                if await clock.wait_for_any([e.health for e in self._endpoints]):
+                    return None
+                return f"the server was unavailable for {clock.waited_s:.0f} s, the outage budget"
+            if failure.reason in _OUTAGE_REASONS:
+                tries.busy += 1
+                if await clock.sleep(self._backoff_s(tries.busy, failure.retry_after_s)):
+                    return None
+                return f"the server was busy for {clock.waited_s:.0f} s, the outage budget"
+        finally:
+            self.stats.outage_wait_s += clock.waited_s - waited
+        tries.retries += 1
+        if tries.retries > self.max_retries:
+            return f"{tries.retries} attempts failed while the server was up"
+        await asyncio.sleep(self._backoff_s(tries.retries, failure.retry_after_s))
+        return None
 
     async def server_info(self) -> dict[str, Any] | None:
         """The first endpoint's ``GET /info`` (TGI) as a dict, or ``None`` when it has none."""
@@ -296,12 +366,13 @@ class CompletionClient:
         best = self._endpoints[self._next % n]
         for k in range(1, n):
             ep = self._endpoints[(self._next + k) % n]
-            if ep.in_flight < best.in_flight:
+            # an endpoint that is up beats one that is down; among equals, the fewest in flight
+            if (ep.health.up.is_set(), -ep.in_flight) > (best.health.up.is_set(), -best.in_flight):
                 best = ep
         self._next += 1
         return best
 
-    async def _attempt(self, ep: _Endpoint, body: bytes) -> Any:
+    async def _attempt(self, ep: _Endpoint, body: bytes, max_bytes: int) -> Any:
         """One POST to ``ep``: the decoded JSON answer, or ``_Retryable`` / ``_Fatal`` saying what failed."""
         ep.in_flight += 1
         self.stats.requests += 1
@@ -314,13 +385,22 @@ class CompletionClient:
         finally:
             ep.in_flight -= 1
         status = response.status
+        if 200 <= status < 300 and len(response.body) > max_bytes:
+            raise _Fatal(
+                status,
+                f"answer of {len(response.body):,} bytes rejected: "
+                f"more than the {max_bytes:,} bytes its max tokens allow",
+            )
         if 200 <= status < 300 and self.stream and is_event_stream(response.header("content-type")):
-            return _Streamed(read_events(response.body, response.marks))
+            try:
+                return _Streamed(read_events(response.body, response.marks))
+            except ProtocolError as error:  # a torn or failed stream is retried like a 5xx
+                raise _Retryable("malformed", status, str(error)) from None
         if 200 <= status < 300:
             try:
                 return json.loads(response.body)
             except ValueError:
-                raise _Fatal(status, f"answer is not JSON: {response.body[:200]!r}") from None
+                raise _Retryable("malformed", status, f"answer is not JSON: {response.body[:200]!r}") from None
         message = f"HTTP {status}: {error_message(response.body)}"
         if status in _RETRY_STATUSES or status >= 500:
             reason = str(status) if status in (429, 503) else "5xx"

@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from spec_tod.bench.rundir_lock import LOCK_FILE
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
@@ -117,16 +118,26 @@ def read_config(run_dir: Path) -> RunConfig:
         ) from None
 
 
+def check_new_run_dir(run_dir: Path) -> None:
+    """Raise unless ``run_dir`` is a run directory, a new or empty folder, or a new path (checked before any work)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise SpecTodError(f"{run_dir}: is a file, not a folder; pass a new or empty --run-dir")
+    if (run_dir / CONFIG_FILE).is_file() or not run_dir.is_dir():
+        return
+    # the lock file is created before the configuration
+    if any(entry.name != LOCK_FILE for entry in run_dir.iterdir()):
+        raise SpecTodError(
+            f"{run_dir}: the folder exists, is not empty and has no {CONFIG_FILE}; pass a new or empty --run-dir"
+        )
+
+
 def open_run_dir(run_dir: Path, wanted: RunConfig) -> bool:
     """Create ``run_dir`` with ``wanted``, or check that it already holds the same configuration.
 
     Returns True when the run directory already existed (a resume).
     """
     if not (run_dir / CONFIG_FILE).is_file():
-        if run_dir.is_dir() and any(run_dir.iterdir()):
-            raise SpecTodError(
-                f"{run_dir}: the folder exists, is not empty and has no {CONFIG_FILE}; pass a new or empty --run-dir"
-            )
+        check_new_run_dir(run_dir)
         write_json(run_dir / CONFIG_FILE, wanted.model_dump(mode="json"))
         return False
     differences = config_differences(read_config(run_dir), wanted)

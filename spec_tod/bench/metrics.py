@@ -1,10 +1,11 @@
 """Latency and throughput figures from the turn records of a run.
 
-Latency is per call kind (``dst``, ``response``): the seconds from sending a request to its answer,
-retries included, as the client measured it. Throughput divides the calls and generated tokens by
-the run's wall time, which is the sum over sessions (one per invocation of ``spec-tod bench``) of
-the time from the session's first turn start to its last turn end, so the time between an
-interruption and the resume does not count.
+Latency is per call kind (``dst``, ``response``): the seconds from sending a call's first attempt
+to its answer, every retry and every wait for a server that was down included, as the client
+measured it. Throughput divides the calls and generated tokens by the run's wall time: the union of
+the sessions' spans (one session per invocation of ``spec-tod bench``, from its first turn start
+to its last turn end), so the time between an interruption and the resume does not count, and
+sessions that ran at the same time (shards on several machines, merged) count once.
 
 Streamed calls (``--stream``) add time to first token, time per output token and inter-token
 latency, at the percentiles asked for (``--percentiles``; :func:`stream_stats`).
@@ -73,6 +74,17 @@ def latency_stats(records: Iterable[TurnRecord]) -> dict[str, LatencyStats]:
     }
 
 
+def _union_length(spans: Iterable[list[float]]) -> float:
+    """The length of the union of the intervals ``[start, end]``."""
+    total = 0.0
+    reach = -math.inf
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
 def throughput(records: Iterable[TurnRecord]) -> Throughput:
     """Requests and generated tokens per second of wall time, over all sessions of the run."""
     spans: dict[str, list[float]] = {}
@@ -83,7 +95,7 @@ def throughput(records: Iterable[TurnRecord]) -> Throughput:
         span = spans.setdefault(record.session, [record.started_at, record.finished_at])
         span[0] = min(span[0], record.started_at)
         span[1] = max(span[1], record.finished_at)
-    wall = sum(end - start for start, end in spans.values())
+    wall = _union_length(spans.values())
     return Throughput(
         wall_s=wall,
         sessions=len(spans),

@@ -9,9 +9,16 @@
   outputs go in, no timings, so an interrupted and resumed run writes the same bytes as an uninterrupted one.
 * ``generations.json``: per dialogue and turn, the status, the raw generated texts, the parse
   problems and the request error of failed turns.
-* ``scores.json``: ``spec-tod score`` on the predictions (MultiWOZ only).
+* ``scores.json``: ``spec-tod score`` on the predictions (MultiWOZ only): Inform, Success, BLEU,
+  richness and DST for end-to-end runs, the DST metrics only for DST runs (their responses are empty
+  by design, so response scores would mean nothing).
 * ``report.json``, ``report.md`` and ``plots/*.png`` (:mod:`spec_tod.bench.report`,
   :mod:`spec_tod.bench.plots`).
+
+A run with failed or skipped turns is not a result: it writes ``predictions.incomplete.json`` (same
+format) instead of ``predictions.json``, no ``scores.json``, and a report that says so, so that no
+figure computed with missing answers is mistaken for the model's score. Predictions, generations,
+scores and report are written as one group (:func:`spec_tod.fileio.atomic_group`): all or none.
 
 Turn accounting: every turn of the configuration is ``done`` (parse failures included), ``failed``
 (its request failed after the retries), ``skipped`` (end-to-end: an earlier turn of its dialogue
@@ -35,9 +42,9 @@ from spec_tod.bench.report import build_report, write_report
 from spec_tod.bench.store import TurnRecord
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
-from spec_tod.fileio import write_json
+from spec_tod.fileio import atomic_group
 from spec_tod.score.evaluate import score_predictions
-from spec_tod.score.predictions import PREDICTIONS_FILE
+from spec_tod.score.predictions import INCOMPLETE_PREDICTIONS_FILE, PREDICTIONS_FILE
 from spec_tod.score.references import interchange_id, without_dontcare
 
 GENERATIONS_FILE = "generations.json"
@@ -134,6 +141,13 @@ def turn_counts(statuses: Mapping[tuple[str, int], Status], records: Records) ->
     }
 
 
+def _mode_scores(scores: dict[str, Any], mode: str) -> dict[str, Any]:
+    """The scores that mean something for ``mode``: DST runs have empty responses by design."""
+    if mode == "dst":
+        return {"dst": scores["dst"], "coverage": scores["coverage"], "inputs": scores["inputs"]}
+    return scores
+
+
 @dataclass
 class RunOutputs:
     """The files of a finished run and the report they summarise."""
@@ -155,6 +169,7 @@ def finalize(
     session: dict[str, Any],
     percentiles: Sequence[float] = DEFAULT_STREAM_PERCENTILES,
     provenance: dict[str, Any] | None = None,
+    goal_dialogues: Sequence[Dialogue] | None = None,
 ) -> RunOutputs:
     """Write predictions, generations, scores, the report and the plots of a complete run.
 
@@ -162,22 +177,23 @@ def finalize(
     predictions and generations stay bare (the interchange format, and the same bytes on a resume).
     """
     statuses = turn_statuses(config, dialogues, records)
+    counts = turn_counts(statuses, records)
+    complete = counts["failed"] == counts["skipped"] == 0
     predictions = build_predictions(dialogues, records, statuses)
-    write_json(run_dir / PREDICTIONS_FILE, predictions)
-    write_json(run_dir / GENERATIONS_FILE, build_generations(dialogues, records, statuses))
-    files = [run_dir / PREDICTIONS_FILE, run_dir / GENERATIONS_FILE]
     scores = None
-    if config.dataset in SCORED_DATASETS:
+    if complete and config.dataset in SCORED_DATASETS:
         result = score_predictions(
-            predictions, dialogues, allow_subset=config.limit_dialogues is not None, database=database
+            predictions,
+            dialogues,
+            allow_subset=config.limit_dialogues is not None,
+            database=database,
+            goal_dialogues=goal_dialogues,
         )
-        scores = result.to_json_dict()
-        write_json(run_dir / SCORES_FILE, {**scores, "provenance": provenance} if provenance else scores)
-        files.append(run_dir / SCORES_FILE)
+        scores = _mode_scores(result.to_json_dict(), config.mode)
     ordered = list(records.values())
     report = build_report(
         config=config,
-        counts=turn_counts(statuses, records),
+        counts=counts,
         scores=scores,
         latency=latency_stats(ordered),
         throughput=throughput(ordered),
@@ -186,8 +202,20 @@ def finalize(
         percentiles=list(percentiles),
         provenance=provenance,
     )
-    files += write_report(run_dir, report)
-    files += write_plots(run_dir, ordered, scores)
+    files = write_plots(run_dir, ordered, scores)
+    predictions_file = PREDICTIONS_FILE if complete else INCOMPLETE_PREDICTIONS_FILE
+    with atomic_group() as group:
+        group.write_json(run_dir / predictions_file, predictions)
+        group.write_json(run_dir / GENERATIONS_FILE, build_generations(dialogues, records, statuses))
+        if scores is not None:
+            group.write_json(run_dir / SCORES_FILE, {**scores, "provenance": provenance} if provenance else scores)
+        else:
+            group.remove(run_dir / SCORES_FILE)
+        group.remove(run_dir / (INCOMPLETE_PREDICTIONS_FILE if complete else PREDICTIONS_FILE))
+        files += write_report(group, run_dir, report)  # last: a report means the rest is there
+    files += [run_dir / predictions_file, run_dir / GENERATIONS_FILE]
+    if scores is not None:
+        files.append(run_dir / SCORES_FILE)
     failed = [record for record in ordered if record.status == "failed"]
     first_failure = f"{failed[0].dialogue_id} turn {failed[0].turn}: {failed[0].error}" if failed else None
     return RunOutputs(run_dir, report, files, first_failure)

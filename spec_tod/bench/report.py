@@ -1,7 +1,9 @@
 """The run report: one JSON document (``report.json``) and its Markdown rendering (``report.md``).
 
-The JSON holds the configuration (generation parameters included), the turn accounting, the
-scores, latency percentiles per call kind, throughput, streaming metrics (TTFT, TPOT, ITL at the
+The JSON holds the configuration (generation parameters included), the turn accounting, whether
+the run is complete, the scores (none for an incomplete run; the DST metrics only for a DST run),
+latency percentiles per call kind (per call, from sending its first attempt to the answer: retries
+and waits for a server that was down count), throughput, streaming metrics (TTFT, TPOT, ITL at the
 percentiles asked for; empty unless the run streamed), the session that wrote it (endpoints,
 protocol, concurrency, request rate, the server's ``/info``) and its provenance (label, model,
 tool version, git revision, date, command line; :mod:`spec_tod.provenance`).
@@ -14,10 +16,11 @@ from typing import Any
 
 from spec_tod.bench.config import RunConfig
 from spec_tod.bench.metrics import LatencyStats, Throughput
-from spec_tod.fileio import write_json, write_text
+from spec_tod.fileio import AtomicGroup
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
+LATENCY_NOTE = "from sending a call's first attempt to its answer; retries and waits for the server included"
 
 
 def build_report(
@@ -38,7 +41,9 @@ def build_report(
         "provenance": provenance,
         "config": config.model_dump(mode="json"),
         "turns": counts,
+        "complete": counts["failed"] == counts["skipped"] == counts["missing"] == 0,
         "scores": scores,
+        "latency_note": LATENCY_NOTE,
         "latency_s": {kind: stats.model_dump() for kind, stats in latency.items()},
         "throughput": throughput.model_dump(),
         "streaming": {"percentiles": percentiles or [], "by_call": streaming or {}},
@@ -67,13 +72,19 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{turns['calls']} calls, {turns['retried_attempts']} retried attempts.",
     ]
     if turns["failed"] or turns["skipped"]:
-        lines += ["", "Rerun the same command to retry the failed turns and continue their dialogues."]
+        lines += [
+            "",
+            "**Incomplete run: no scores.** The predictions are in `predictions.incomplete.json`. "
+            "Rerun the same command to retry the failed turns and continue their dialogues.",
+        ]
     scores = report["scores"]
     if scores is not None:
-        lines += ["", "## Scores", ""]
-        rows = [[name, f"{scores[name]:.2f}"] for name in ("inform", "success", "bleu", "combined")]
+        lines += ["", "## Scores (percent; BLEU 0-100)", ""]
+        rows = [[name, f"{scores[name]:.2f}"] for name in ("inform", "success", "bleu", "combined") if name in scores]
         if scores.get("dst"):
-            rows.append(["joint goal accuracy", f"{scores['dst']['joint_accuracy']:.2f}"])
+            dst = scores["dst"]
+            names = ("joint_accuracy", "slot_f1", "slot_precision", "slot_recall")
+            rows += [[name.replace("_", " "), f"{dst[name]:.2f}"] for name in names]
         lines += _table(["metric", "value"], rows)
         domains = sorted(scores.get("inform_by_domain", {}))
         if domains:
@@ -89,7 +100,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                     for domain in domains
                 ],
             )]
-    lines += ["", "## Latency (seconds per call)", ""]
+    lines += ["", "## Latency (seconds per call)", "", f"Per call, {report['latency_note']}.", ""]
     lines += _table(
         ["call", "calls", "mean", "p50", "p95", "p99", "max"],
         [
@@ -176,8 +187,8 @@ def _streaming_lines(streaming: dict[str, Any]) -> list[str]:
     ]
 
 
-def write_report(run_dir: Path, report: dict[str, Any]) -> list[Path]:
-    """Write ``report.json`` and ``report.md``; their paths."""
-    write_json(run_dir / REPORT_JSON, report)
-    write_text(run_dir / REPORT_MD, render_markdown(report))
+def write_report(group: AtomicGroup, run_dir: Path, report: dict[str, Any]) -> list[Path]:
+    """Write ``report.md`` and ``report.json`` into ``group`` (the outputs that belong together); their paths."""
+    group.write_text(run_dir / REPORT_MD, render_markdown(report))
+    group.write_json(run_dir / REPORT_JSON, report)
     return [run_dir / REPORT_JSON, run_dir / REPORT_MD]

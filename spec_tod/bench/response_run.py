@@ -15,7 +15,6 @@ other change.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -23,14 +22,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
-from spec_tod.bench.config import RunConfig, dialogues_fingerprint, open_run_dir, text_fingerprint
+from spec_tod.bench.config import RunConfig, check_new_run_dir, dialogues_fingerprint, open_run_dir, text_fingerprint
 from spec_tod.bench.loops import NO_DOMAIN
 from spec_tod.bench.outputs import RunOutputs, finalize, missing_turns
-from spec_tod.bench.runner import DEFAULT_CONCURRENCY, BenchOptions, Inputs, Progress, _params, load_inputs
+from spec_tod.bench.rundir_lock import RunDirLock
+from spec_tod.bench.runner import (
+    DEFAULT_CONCURRENCY,
+    BenchOptions,
+    Inputs,
+    Progress,
+    _params,
+    check_shard_complete,
+    load_inputs,
+)
 from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
 from spec_tod.bench.store import CallRecord, ShardWriter, TurnRecord, load_records, shard_path
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.errors import SpecTodError
+from spec_tod.interrupts import run_async
 from spec_tod.tasks.length import TokenCounter
 from spec_tod.tasks.response import STOP, ContextBudget, read_response, response_prompt
 
@@ -90,20 +99,23 @@ def run_response_bench(
         )
     if layout.max_context_tokens is not None and layout.tokenizer is None and options.model_dir is not None:
         layout = ResponseLayout(layout.max_context_tokens, options.model_dir)
-    inputs = load_inputs(options.dataset, options.data_dir, options.split, options.limit_dialogues)
-    config = response_config(options, inputs, layout)
-    open_run_dir(options.run_dir, config)
-    shard_of = assign_shards(inputs.dialogues, config.shards)
-    selected = [d for d in inputs.dialogues if options.shard is None or shard_of[d.id] == options.shard]
-    paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
-    session = uuid.uuid4().hex
-    described = asyncio.run(
-        _run(options, config, layout.budget(), selected, shard_of, load_records(paths), session, on_start)
-    )
-    records = load_records(paths)
-    if missing_turns(config, inputs.dialogues, records):
-        return None
-    return finalize(options.run_dir, config, inputs.dialogues, records, database=inputs.database, session=described)
+    check_new_run_dir(options.run_dir)
+    with RunDirLock(options.run_dir):  # before loading data: a second process is refused at once
+        inputs = load_inputs(options.dataset, options.data_dir, options.split, options.limit_dialogues)
+        config = response_config(options, inputs, layout)
+        open_run_dir(options.run_dir, config)
+        shard_of = assign_shards(inputs.dialogues, config.shards)
+        selected = [d for d in inputs.dialogues if options.shard is None or shard_of[d.id] == options.shard]
+        paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
+        session = uuid.uuid4().hex
+        described = run_async(
+            _run(options, config, layout.budget(), selected, shard_of, load_records(paths), session, on_start)
+        )
+        records = load_records(paths)
+        if missing_turns(config, inputs.dialogues, records):
+            check_shard_complete(options, config, selected, records)
+            return None
+        return finalize(options.run_dir, config, inputs.dialogues, records, database=inputs.database, session=described)
 
 
 async def _run(
@@ -124,6 +136,7 @@ async def _run(
             concurrency=concurrency,
             timeout_s=options.timeout_s,
             max_retries=options.max_retries,
+            outage_budget_s=options.outage_budget_s,
         )
 
     concurrency = options.concurrency

@@ -10,9 +10,9 @@ on several machines each runs its shard into its own run directory (same configu
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Literal, TypeGuard, get_args
 
 from spec_tod.bench.arrivals import ArrivalSchedule
+from spec_tod.bench.availability import DEFAULT_OUTAGE_BUDGET_S
 from spec_tod.bench.chat_roles import chat_renderer, chat_role_map
 from spec_tod.bench.client import CompletionClient, GenerationParams
 from spec_tod.bench.config import (
     CallSettings,
     RunConfig,
+    check_new_run_dir,
     config_differences,
     dialogues_fingerprint,
     open_run_dir,
@@ -33,10 +35,11 @@ from spec_tod.bench.config import (
 )
 from spec_tod.bench.loops import Render, StateTracker, TurnRunner, history_turn
 from spec_tod.bench.metrics import DEFAULT_STREAM_PERCENTILES
-from spec_tod.bench.outputs import SERVER_INFO_FILE, RunOutputs, finalize, missing_turns
+from spec_tod.bench.outputs import SERVER_INFO_FILE, RunOutputs, finalize, missing_turns, turn_statuses
 from spec_tod.bench.prompts import DialoguePrompts, dialogue_prompts
 from spec_tod.bench.protocols import ProtocolName
 from spec_tod.bench.render import PromptRenderer, model_context, server_context, tokenizer_encoder
+from spec_tod.bench.rundir_lock import RunDirLock
 from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
 from spec_tod.bench.store import ShardWriter, TurnRecord, load_records, shard_path, write_records
 from spec_tod.chat.template import ChatTemplate, load_chat_template
@@ -46,6 +49,7 @@ from spec_tod.data.readers import find_db_dir, find_schema, load_dialogues
 from spec_tod.data.schema import Service, load_schema
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
+from spec_tod.interrupts import run_async
 from spec_tod.provenance import provenance
 
 DEFAULT_CONCURRENCY = 64
@@ -88,6 +92,7 @@ class BenchOptions:
     response: CallSettings = field(default_factory=lambda: CallSettings(max_new_tokens=192))
     timeout_s: float = 120.0
     max_retries: int = 5
+    outage_budget_s: float = DEFAULT_OUTAGE_BUDGET_S
     chat_roles: str = "auto"
     """``--protocol chat``: the role map of :mod:`spec_tod.bench.chat_roles`."""
     stream: bool = False
@@ -107,6 +112,8 @@ class Inputs:
     dialogues: list[Dialogue]
     schema: dict[str, Service]
     database: VenueDatabase | None
+    goal_dialogues: Sequence[Dialogue] | None = None
+    """MultiWOZ 2.1's dialogues of the split, for scoring MultiWOZ 2.2 (which has no goals)."""
 
 
 def load_inputs(dataset: str, data_dir: Path, split: str, limit: int | None) -> Inputs:
@@ -115,7 +122,19 @@ def load_inputs(dataset: str, data_dir: Path, split: str, limit: int | None) -> 
     selected = list(dialogues[:limit] if limit is not None else dialogues)
     if not selected:
         raise SpecTodError(f"{data_dir}: the {dataset} {split} split has no dialogues to run")
-    return Inputs(selected, schema, database)
+    goals = _goal_dialogues(Path(data_dir).resolve(), split) if dataset == "multiwoz22" else None
+    return Inputs(selected, schema, database, goals)
+
+
+def _goal_dialogues(data_dir: Path, split: str) -> tuple[Dialogue, ...]:
+    # Checked before the run: the scores of a MultiWOZ 2.2 run take goals and bookings from MultiWOZ 2.1.
+    try:
+        return _load_split("multiwoz21", data_dir, split)[0]
+    except SpecTodError as error:
+        raise SpecTodError(
+            f"{data_dir}: --dataset multiwoz22 is scored with the MultiWOZ 2.1 goals and booking records, which "
+            f"were not found there ({error}); use a --data-dir that holds multiwoz21/ beside multiwoz22/"
+        ) from None
 
 
 @lru_cache(maxsize=2)
@@ -186,33 +205,51 @@ def run_bench(
         raise SpecTodError(
             f"--shard {options.shard} is not a shard of --shards {options.shards}: expected 0..{options.shards - 1}"
         )
-    inputs = load_inputs(options.dataset, options.data_dir, options.split, options.limit_dialogues)
-    source = options.template or options.model_dir
-    # chat endpoints render with the server's template; a local one, when given, decides the roles as in training
-    template: ChatTemplate | None = None
-    if source is not None:
-        template = load_chat_template(source)
-    elif options.protocol != "chat":
-        raise SpecTodError("give --model-dir (the served model's folder) or --template (a named chat template)")
-    config = build_config(options, inputs, template)
-    open_run_dir(options.run_dir, config)
-    shard_of = assign_shards(inputs.dialogues, config.shards)
-    selected = [d for d in inputs.dialogues if options.shard is None or shard_of[d.id] == options.shard]
-    paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
-    session = _Session(options, config, inputs, template, uuid.uuid4().hex)
-    asyncio.run(session.run(selected, shard_of, load_records(paths), on_start))
-    records = load_records(paths)
-    if missing_turns(config, inputs.dialogues, records):
-        return None
-    return finalize(
-        options.run_dir,
-        config,
-        inputs.dialogues,
-        records,
-        database=inputs.database,
-        session=session.describe(),
-        percentiles=options.percentiles,
-        provenance=run_provenance(options.label, options.served_model, options.model_dir),
+    check_new_run_dir(options.run_dir)
+    with RunDirLock(options.run_dir):  # before the seconds of loading data: a second process is refused at once
+        inputs = load_inputs(options.dataset, options.data_dir, options.split, options.limit_dialogues)
+        source = options.template or options.model_dir
+        # chat endpoints render with the server's template; a local one, when given, decides the roles as in training
+        template: ChatTemplate | None = None
+        if source is not None:
+            template = load_chat_template(source)
+        elif options.protocol != "chat":
+            raise SpecTodError("give --model-dir (the served model's folder) or --template (a named chat template)")
+        config = build_config(options, inputs, template)
+        open_run_dir(options.run_dir, config)
+        shard_of = assign_shards(inputs.dialogues, config.shards)
+        selected = [d for d in inputs.dialogues if options.shard is None or shard_of[d.id] == options.shard]
+        paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
+        session = _Session(options, config, inputs, template, uuid.uuid4().hex)
+        run_async(session.run(selected, shard_of, load_records(paths), on_start))
+        records = load_records(paths)
+        if missing_turns(config, inputs.dialogues, records):
+            check_shard_complete(options, config, selected, records)
+            return None
+        return finalize(
+            options.run_dir,
+            config,
+            inputs.dialogues,
+            records,
+            database=inputs.database,
+            goal_dialogues=inputs.goal_dialogues,
+            session=session.describe(),
+            percentiles=options.percentiles,
+            provenance=run_provenance(options.label, options.served_model, options.model_dir),
+        )
+
+
+def check_shard_complete(
+    options: BenchOptions, config: RunConfig, selected: Sequence[Dialogue], records: dict[tuple[str, int], TurnRecord]
+) -> None:
+    """Raise unless every turn of the selected dialogues is done: a run that is not finished never ends quietly."""
+    counts = Counter(turn_statuses(config, selected, records).values())
+    if counts["done"] == sum(counts.values()) and options.shard is not None:
+        return
+    which = "the run" if options.shard is None else f"shard {options.shard} of {options.shards}"
+    raise SpecTodError(
+        f"{options.run_dir}: {which} is not complete: {counts['failed']} turn(s) failed, {counts['skipped']} skipped, "
+        f"{counts['missing']} not run; rerun the same command to continue"
     )
 
 
@@ -249,6 +286,7 @@ class _Session:
             "shard": self.options.shard,
             "timeout_s": self.options.timeout_s,
             "max_retries": self.options.max_retries,
+            "outage_budget_s": self.options.outage_budget_s,
             "data_dir": str(self.options.data_dir),
             "model_dir": str(self.options.model_dir) if self.options.model_dir else None,
             "server_info": self.server_info,
@@ -274,6 +312,7 @@ class _Session:
             concurrency=concurrency,
             timeout_s=self.options.timeout_s,
             max_retries=self.options.max_retries,
+            outage_budget_s=self.options.outage_budget_s,
             stream=self.options.stream,
             api_key=self.options.api_key,
             arrivals=self.arrivals,
@@ -412,6 +451,20 @@ def merge_runs(
             f"{data_dir}: the {config.dataset} {config.split} dialogues differ from those the runs were made with; "
             "pass the --data-dir the runs used"
         )
+    check_new_run_dir(out_dir)
+    with RunDirLock(out_dir):
+        return _merge_into(run_dirs, out_dir, data_dir, config, inputs, percentiles, label)
+
+
+def _merge_into(
+    run_dirs: Sequence[Path],
+    out_dir: Path,
+    data_dir: Path,
+    config: RunConfig,
+    inputs: Inputs,
+    percentiles: Sequence[float],
+    label: str | None,
+) -> RunOutputs | None:
     open_run_dir(out_dir, config)
     merged: dict[tuple[str, int], TurnRecord] = {}
     for run_dir in run_dirs:
@@ -435,6 +488,7 @@ def merge_runs(
         inputs.dialogues,
         merged,
         database=inputs.database,
+        goal_dialogues=inputs.goal_dialogues,
         session={"merged_from": [str(run_dir) for run_dir in run_dirs], "data_dir": str(data_dir)},
         percentiles=percentiles,
         provenance=run_provenance(label, config.served_model, None),

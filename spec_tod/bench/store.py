@@ -7,8 +7,10 @@ commit), so durability costs one sync per batch, not per turn, and the event loo
 the disk.
 
 After a SIGKILL the file holds a prefix of the lines that were queued, possibly ending in a torn
-line; :func:`load_records` drops that tail (and :class:`ShardWriter` truncates it before appending
-again). A malformed line anywhere else is corruption and a ``SpecTodError``. The same turn may
+line; :func:`load_records` drops that tail and :class:`ShardWriter` cuts it off before appending
+again. It cuts only bytes it has just read through its own descriptor, and only one process writes a
+run directory at a time (:mod:`spec_tod.bench.rundir_lock`), so no line another process appended
+is ever lost. A malformed line anywhere else is corruption and a ``SpecTodError``. The same turn may
 appear more than once: a failed turn is retried on the next run and its new line follows the old
 one; the last line of a turn wins.
 """
@@ -98,7 +100,10 @@ def _line(record: BaseModel) -> str:
 
 def _read_lines(path: Path, model: type[Record]) -> tuple[list[Record], int]:
     """The records of ``path`` and the byte length of its intact part (a torn last line excluded)."""
-    data = path.read_bytes()
+    return _parse_lines(path, path.read_bytes(), model)
+
+
+def _parse_lines(path: Path, data: bytes, model: type[Record]) -> tuple[list[Record], int]:
     records: list[Record] = []
     position = 0
     line_number = 0
@@ -139,15 +144,28 @@ class ShardWriter:
     def __init__(self, path: Path, model: type[BaseModel] = TurnRecord) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_file():
-            _, intact = _read_lines(path, model)
-            if intact != path.stat().st_size:
-                os.truncate(path, intact)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self._cut_torn_tail(model)
+        except BaseException:
+            os.close(self._fd)
+            raise
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    def _cut_torn_tail(self, model: type[BaseModel]) -> None:
+        """Truncate a torn last line, read through this descriptor, so that the next line starts clean."""
+        chunks = []
+        offset = 0
+        while chunk := os.pread(self._fd, 1 << 20, offset):
+            chunks.append(chunk)
+            offset += len(chunk)
+        data = b"".join(chunks)
+        _, intact = _parse_lines(self.path, data, model)
+        if intact != len(data):
+            os.ftruncate(self._fd, intact)
 
     async def append(self, record: BaseModel) -> None:
         """Queue ``record``; returns once it is on disk."""
@@ -170,12 +188,16 @@ class ShardWriter:
         try:
             await asyncio.to_thread(self._write, b"".join(line for line, _ in batch))
         except OSError as error:
-            failure = SpecTodError(f"{self.path}: cannot write the checkpoint ({error}); check the disk and rerun")
+            failure = SpecTodError(
+                f"{self.path}: cannot write the checkpoint ({error.strerror or error}); free some space and rerun"
+            )
             for _, done in batch:
-                done.set_exception(failure)
+                if not done.done():  # its turn may have been cancelled meanwhile (an earlier failure stops the run)
+                    done.set_exception(failure)
             return
         for _, done in batch:
-            done.set_result(None)
+            if not done.done():
+                done.set_result(None)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)

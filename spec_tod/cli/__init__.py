@@ -7,14 +7,18 @@ docker, matplotlib) is imported only when that subcommand runs, so ``spec-tod --
 
 from __future__ import annotations
 
-import importlib
-import sys
+from spec_tod import interrupts
 
-import click
-import typer
-from typer.core import TyperGroup
+interrupts.install_for_startup()  # before the heavy imports below: a Ctrl-C while they load exits quietly
 
-from spec_tod.errors import SpecTodError
+import importlib  # noqa: E402
+import sys  # noqa: E402
+
+import click  # noqa: E402
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from spec_tod.errors import SpecTodError  # noqa: E402
 
 _COMMANDS: dict[str, str] = {
     "build-data": "build_data",
@@ -80,25 +84,51 @@ def _stderr_line(markup: str) -> None:
 
 
 def main() -> None:
-    """Run the command: user errors become one red line and exit status 1, never a traceback."""
+    """Console entry point: user errors become one red line and exit status 1, never a traceback."""
+    interrupts.install_for_commands()
     try:
         # Without standalone mode click returns the code of a `typer.Exit` (and typer turns Ctrl-C into
         # Exit(130)) instead of exiting: it must become the process's exit status.
         code = app(standalone_mode=False)
-    except SpecTodError as error:
-        from rich.markup import escape
-
-        _stderr_line(f"[bold red]error:[/] {escape(str(error))}")
-        sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        _stderr_line("[yellow]interrupted[/]")
-        sys.exit(130)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as error:  # usage errors carry their own exit code
-        error.show()
-        sys.exit(error.exit_code)
+    except BaseException as raised:  # noqa: BLE001 - every way out is turned into an exit status here
+        sys.exit(_exit_status(_leaf(raised)))
     if isinstance(code, int) and code != 0:
-        if code == 130:
-            _stderr_line("[yellow]interrupted[/]")
+        if code == 130:  # typer's code for an interruption
+            _stderr_line(f"[yellow]{interrupts.MESSAGE}[/]")
+            code = interrupts.exit_code()
         sys.exit(code)
+
+
+def _leaf(error: BaseException) -> BaseException:
+    """The error a task group wrapped (asyncio.TaskGroup raises an ExceptionGroup): the first that explains."""
+    while isinstance(error, BaseExceptionGroup):
+        for kind in (interrupts.Interrupted, KeyboardInterrupt, SpecTodError, OSError):
+            matched = [e for e in error.exceptions if isinstance(_leaf(e), kind)]
+            if matched:
+                error = matched[0]
+                break
+        else:
+            error = error.exceptions[0]
+    return error
+
+
+def _exit_status(error: BaseException) -> int:
+    """Print one line for ``error`` and return the exit status, or re-raise a bug."""
+    from rich.markup import escape
+
+    if isinstance(error, SpecTodError):
+        _stderr_line(f"[bold red]error:[/] {escape(str(error))}")
+        return 1
+    if isinstance(error, (KeyboardInterrupt, click.exceptions.Abort)):
+        _stderr_line(f"[yellow]{interrupts.MESSAGE}[/]")
+        return interrupts.exit_code()
+    if isinstance(error, (typer.Exit, click.exceptions.Exit)):
+        return error.exit_code
+    if isinstance(error, click.ClickException):  # usage errors carry their own exit code
+        error.show()
+        return error.exit_code
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        _stderr_line(f"[bold red]error:[/] {escape(where + (error.strerror or str(error)))}")
+        return 1
+    raise error

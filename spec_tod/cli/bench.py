@@ -137,7 +137,14 @@ def run(
         120.0, "--timeout", click_type=click.FloatRange(0.0, min_open=True), help="Seconds per request attempt."
     ),
     max_retries: int = typer.Option(
-        5, "--max-retries", min=0, help="Retries of a request before its turn is recorded as failed."
+        5, "--max-retries", min=0,
+        help="Retries of a request that fails while its server is up (5xx, timeout, malformed answer) "
+        "before its turn fails.",
+    ),
+    outage_budget: float = typer.Option(
+        600.0, "--outage-budget", click_type=click.FloatRange(0.0),
+        help="Seconds a request waits in all for a server that is down (refused, unhealthy) or busy (429/503) "
+        "before its turn fails; a restart is waited out.",
     ),
     index: Path | None = typer.Option(
         None, "--index", help="--mode du: the retrieval index folder (`spec-tod du index`)."
@@ -190,6 +197,7 @@ def run(
             split=split, index=index, model_dir=model_dir, template=template, served_model=served_model,
             protocol=protocol, intent_mode=du_intent, slot_mode=du_slots, constrained=constrained,
             limit=limit_dialogues, concurrency=concurrency or 16, timeout_s=timeout, max_retries=max_retries,
+            outage_budget_s=outage_budget,
         )
     sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p}
     options = BenchOptions(
@@ -220,6 +228,7 @@ def run(
         percentiles=chosen_percentiles,
         label=label,
         api_key=api_key_from_env(),
+        outage_budget_s=outage_budget,
     )
     console = Console(stderr=True)
     with _progress(console) as progress:
@@ -306,7 +315,8 @@ def _summary(report: dict[str, Any], run_dir: Path) -> None:
     scores = report["scores"]
     if scores is not None:
         for name in ("inform", "success", "bleu", "combined"):
-            table.add_row(name, f"{scores[name]:.2f}")
+            if name in scores:  # a DST run has the DST metrics only
+                table.add_row(name, f"{scores[name]:.2f}")
         if scores.get("dst"):
             table.add_row("joint goal accuracy", f"{scores['dst']['joint_accuracy']:.2f}")
     for kind, stats in report["latency_s"].items():
@@ -322,14 +332,14 @@ def _summary(report: dict[str, Any], run_dir: Path) -> None:
 
 
 def _fail_if_incomplete(outputs: RunOutputs, next_step: str) -> None:
-    """Exit status 1 when turns failed: the scores then count them as empty answers."""
+    """Exit status 1 when turns failed: the run has no scores then."""
     from spec_tod.errors import SpecTodError
 
     turns = outputs.report["turns"]
     if turns["failed"] or turns["skipped"]:
         raise SpecTodError(
-            f"{outputs.run_dir}: {turns['failed']} turn(s) failed and {turns['skipped']} were skipped, so the scores "
-            f"count them as empty answers (first: {outputs.first_failure}); {next_step}"
+            f"{outputs.run_dir}: {turns['failed']} turn(s) failed and {turns['skipped']} were skipped, so the run "
+            f"is incomplete and has no scores (first: {outputs.first_failure}); {next_step}"
         )
 
 

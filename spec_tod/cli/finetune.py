@@ -61,6 +61,9 @@ def finetune_command(
         None, "--tensorboard/--no-tensorboard", help="Write TensorBoard event files into the run folder (runs/)."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
+    allow_test_split: bool = typer.Option(
+        False, "--allow-test-split", help="Train on --data files built from a test split too (refused by default)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
     eval_every: int | None = typer.Option(
         None, "--eval-every", min=1,
@@ -98,13 +101,18 @@ def finetune_command(
         for key, value in {
             "preset": preset, "profile": profile, "speed": speed, "base_model": base_model,
             "output_dir": output_dir and str(output_dir),
-            "data": [{"path": str(path)} for path in data] if data else None, "max_steps": max_steps,
+            "data": [{"path": str(path), "allow_test_split": allow_test_split} for path in data] if data else None,
+            "max_steps": max_steps,
             "docker": image and {"image": image},
             "tracking": tracking or None,
         }.items()
         if value is not None
     }
     settings = _settings(config, overrides)
+    if Path(settings.output_dir).exists() and not Path(settings.output_dir).is_dir():
+        raise SpecTodError(
+            f"--output-dir {settings.output_dir}: is a file, not a folder; pass a new or existing run folder"
+        )
     evaluation = None
     if eval_every is not None:
         from spec_tod.cli.finetune_eval import with_dev_eval
@@ -133,7 +141,11 @@ def finetune_command(
 
 def merge_command(
     run: Path = typer.Argument(..., help="The run folder of a finished LoRA or QLoRA fine-tune."),
-    backend: BackendName = typer.Option("docker", help=_BACKEND_HELP),
+    backend: BackendName | None = typer.Option(
+        None,
+        help=_BACKEND_HELP + " Default: the backend the run was trained on (docker if unknown).",
+        show_default=False,
+    ),
     gpus: str | None = typer.Option(None, help=_GPUS_HELP),
     docker_host: str | None = typer.Option(None, help=_DOCKER_HOST_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the axolotl YAML that would run, and exit."),
@@ -142,8 +154,9 @@ def merge_command(
 
     RUN is the output folder of a finished LoRA or QLoRA `spec-tod finetune`.
     """
-    _, settings = open_run(run)
-    chosen = make_backend(backend, docker_host)
+    folder, settings = open_run(run)
+    recorded = folder.recorded_backend()
+    chosen = make_backend(backend or ("local" if recorded == "local" else "docker"), docker_host)
     launch = plan_merge(settings, chosen)
     _run(launch, chosen, _gpus(gpus), dry_run, "merging", next_step=f"spec-tod serve {RunFolder(settings.output_dir).merged}")
 

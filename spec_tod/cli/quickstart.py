@@ -30,6 +30,10 @@ def quickstart_command(
     """Build data, build a tiny model, fine-tune, merge, serve, bench and score, printing each command first."""
     from spec_tod.quickstart import QuickstartOptions, run_quickstart
 
+    if port is not None:
+        from spec_tod.serve.local import check_port_free
+
+        check_port_free(port)  # before minutes of training, not after
     options = QuickstartOptions(workdir=workdir, data_dir=data_dir, dialogues=dialogues, steps=steps, port=port)
     with console.status("starting ...") as status:
 

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.readers import find_db_dir
-from spec_tod.fileio import write_json
+from spec_tod.fileio import check_output_path, write_json
 from spec_tod.provenance import provenance
 from spec_tod.score import Scorer, load_predictions
 from spec_tod.score.references import split_references
@@ -103,6 +103,9 @@ def score_command(
     state, DST. Bad input (unknown ids, too many turns, a non-string response) stops with one message and exit status 1.
     """
     console = Console()
+    for option, path in (("--json", json_out), ("--details", details)):
+        if path is not None:
+            check_output_path(path, option)
     data_dir = (data_dir if data_dir is not None else default_data_dir()).resolve()
     loaded = load_predictions(predictions)
     with console.status("reading the references") as status:

@@ -137,8 +137,15 @@ def simulate_command(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight at most.")] = 64,
     timeout_s: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request attempt.")] = 120.0,
     max_retries: Annotated[
-        int, typer.Option("--max-retries", min=0, help="Retries of a request on 429, 5xx, timeouts.")
+        int, typer.Option("--max-retries", min=0, help="Retries of a request that fails while its server is up.")
     ] = 5,
+    outage_budget: Annotated[
+        float,
+        typer.Option(
+            "--outage-budget", min=0.0,
+            help="Seconds a request waits in all for a server that is down or busy (429/503) before it fails.",
+        ),
+    ] = 600.0,
     param: Annotated[
         list[str] | None, typer.Option("--param", help="Override a graph param, NAME=VALUE (repeatable).")
     ] = None,
@@ -187,6 +194,7 @@ def simulate_command(
         concurrency=concurrency,
         timeout_s=timeout_s,
         max_retries=max_retries,
+        outage_budget_s=outage_budget,
         max_tokens=max_tokens,
     )
     with console.status(f"simulating {count} dialogues") as status:

@@ -20,9 +20,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from spec_tod.bench.availability import DEFAULT_OUTAGE_BUDGET_S
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
 from spec_tod.bench.loops import PromptTooLong
 from spec_tod.bench.render import PromptRenderer, model_context, tokenizer_encoder
+from spec_tod.bench.rundir_lock import RunDirLock
 from spec_tod.chat.template import load_chat_template
 from spec_tod.du import prompts
 from spec_tod.du.exemplars import AnnotatedExemplar, split_exemplars
@@ -37,7 +39,8 @@ from spec_tod.du.inference import (
 from spec_tod.du.instances import views
 from spec_tod.du.scores import Row, du_scores
 from spec_tod.errors import SpecTodError
-from spec_tod.fileio import write_json, write_text
+from spec_tod.fileio import atomic_group
+from spec_tod.interrupts import run_async
 from spec_tod.tasks.writers import write_lines
 
 Constrained = Literal["none", "vllm"]
@@ -64,6 +67,7 @@ class DuBenchOptions:
     max_new_tokens: int = 48
     timeout_s: float = 120.0
     max_retries: int = 5
+    outage_budget_s: float = DEFAULT_OUTAGE_BUDGET_S
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ async def _run(
         concurrency=options.concurrency,
         timeout_s=options.timeout_s,
         max_retries=options.max_retries,
+        outage_budget_s=options.outage_budget_s,
         rng_seed=0,
     ) as client:
         ask = ServerAsker(client, renderer, options)
@@ -165,22 +170,24 @@ def run_du_bench(options: DuBenchOptions) -> DuBenchResult:
     started = time.perf_counter()
     if options.model_dir is None and options.template is None:
         raise SpecTodError("bench --mode du needs --model-dir (the served model's chat template) or --template")
-    template = load_chat_template(options.model_dir if options.model_dir is not None else str(options.template))
-    items_set, _ = split_exemplars(options.dataset, options.data_dir, options.split)
-    items = items_set.exemplars[: options.limit] if options.limit else items_set.exemplars
-    retriever = retriever_for(ExemplarIndex.load(options.index), items_set.skills)
-    encode = tokenizer_encoder(options.model_dir) if options.model_dir is not None else None
-    renderer = PromptRenderer(template, encode, model_context(options.model_dir))
-    rows, failures = asyncio.run(_run(options, items, retriever, renderer))
-    scores = du_scores(rows)
     run_dir = Path(options.run_dir)
-    settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
-    write_lines(run_dir / "predictions.jsonl", (json.dumps(asdict(row), ensure_ascii=False) for row in rows))
-    write_json(run_dir / "scores.json", {"settings": settings, "failed_requests": len(failures), "scores": scores})
-    write_text(run_dir / "report.md", report(scores, options, len(items), len(failures)))
-    return DuBenchResult(
-        scores, len(rows), len(failures), failures[0] if failures else None, run_dir, time.perf_counter() - started
-    )
+    with RunDirLock(run_dir):  # one writer: a second run into the same folder is refused at once
+        template = load_chat_template(options.model_dir if options.model_dir is not None else str(options.template))
+        items_set, _ = split_exemplars(options.dataset, options.data_dir, options.split)
+        items = items_set.exemplars[: options.limit] if options.limit else items_set.exemplars
+        retriever = retriever_for(ExemplarIndex.load(options.index), items_set.skills)
+        encode = tokenizer_encoder(options.model_dir) if options.model_dir is not None else None
+        renderer = PromptRenderer(template, encode, model_context(options.model_dir))
+        rows, failures = run_async(_run(options, items, retriever, renderer))
+        scores = du_scores(rows)
+        settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
+        with atomic_group() as group:  # predictions, scores and report appear together or not at all
+            write_lines(run_dir / "predictions.jsonl", (json.dumps(asdict(row), ensure_ascii=False) for row in rows), group)
+            group.write_json(run_dir / "scores.json", {"settings": settings, "failed_requests": len(failures), "scores": scores})
+            group.write_text(run_dir / "report.md", report(scores, options, len(items), len(failures)))
+        return DuBenchResult(
+            scores, len(rows), len(failures), failures[0] if failures else None, run_dir, time.perf_counter() - started
+        )
 
 
 def report(scores: dict[str, Any], options: DuBenchOptions, items: int, failed: int) -> str:

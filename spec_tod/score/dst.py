@@ -55,8 +55,8 @@ def dst_scores(pairs: Iterable[tuple[State, State]]) -> DstResult:
     recall = true_pos / (true_pos + false_neg + _EPSILON)
     return DstResult(
         joint_accuracy=joint / (turns + _EPSILON) * 100,
-        slot_precision=precision,
-        slot_recall=recall,
+        slot_precision=precision * 100,
+        slot_recall=recall * 100,
         slot_f1=2 * precision * recall / (precision + recall + _EPSILON) * 100,
         joint_accuracy_by_domain={
             domain: 100 * domain_joint[domain] / domain_turns[domain] for domain in sorted(domain_turns)

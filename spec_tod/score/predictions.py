@@ -20,6 +20,8 @@ from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 
 PREDICTIONS_FILE = "predictions.json"
+INCOMPLETE_PREDICTIONS_FILE = "predictions.incomplete.json"
+"""What an incomplete bench run writes instead: a run directory with it alone is not scored."""
 _SHOWN = 5
 
 
@@ -42,6 +44,12 @@ def predictions_path(path: Path) -> Path:
     path = Path(path)
     if path.is_dir():
         inner = path / PREDICTIONS_FILE
+        if not inner.is_file() and (path / INCOMPLETE_PREDICTIONS_FILE).is_file():
+            raise SpecTodError(
+                f"{path}: the run is incomplete (turns failed or were skipped), so it has no {PREDICTIONS_FILE}; "
+                f"rerun its bench command to finish it, or pass {path / INCOMPLETE_PREDICTIONS_FILE} to score "
+                "it anyway (missing answers count as empty)"
+            )
         if not inner.is_file():
             raise SpecTodError(
                 f"{path}: a directory without {PREDICTIONS_FILE}; pass a predictions file or a spec-tod bench run directory"

@@ -64,8 +64,8 @@ def render(result: ScoreResult, console: Console, *, show_failures: int = 0) -> 
         dst = result.dst
         tracking = _table("Dialogue state tracking", overall is not None)
         _row(tracking, "Joint goal accuracy", f"{dst.joint_accuracy:.2f}", overall)
-        _row(tracking, "Slot precision", f"{100 * dst.slot_precision:.2f}", overall)
-        _row(tracking, "Slot recall", f"{100 * dst.slot_recall:.2f}", overall)
+        _row(tracking, "Slot precision", f"{dst.slot_precision:.2f}", overall)
+        _row(tracking, "Slot recall", f"{dst.slot_recall:.2f}", overall)
         _row(tracking, "Slot F1", f"{dst.slot_f1:.2f}", overall)
         for domain in sorted(dst.joint_accuracy_by_domain, key=_domain_key):
             _row(tracking, f"Joint accuracy: {domain}", f"{dst.joint_accuracy_by_domain[domain]:.2f}", overall)

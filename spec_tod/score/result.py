@@ -23,9 +23,9 @@ class DstResult(BaseModel):
     joint_accuracy: float
     """Percent."""
     slot_precision: float
-    """0..1, as the evaluator reports it."""
+    """Percent (the original evaluator prints it as a fraction; every score here is a percentage)."""
     slot_recall: float
-    """0..1."""
+    """Percent."""
     slot_f1: float
     """Percent."""
     joint_accuracy_by_domain: dict[str, float]
@@ -58,7 +58,7 @@ class DialogueDetail(BaseModel):
 
 
 class ScoreResult(BaseModel):
-    """Scores as in published tables: percentages except DST precision/recall (0..1)."""
+    """Scores as in published tables, every rate a percentage (0-100), BLEU on the 0-100 scale."""
 
     bleu: float
     inform: float

@@ -31,6 +31,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def check_port_free(port: int) -> None:
+    """Raise unless ``port`` on 127.0.0.1 is free: checked before the work that ends in serving on it."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise SpecTodError(
+                f"--port {port}: cannot listen there ({error.strerror}); stop what uses it, or pass another port"
+            ) from None
+
+
 def transformers_command() -> list[str]:
     """How to start ``transformers`` in this environment: its own command line, run through
     :mod:`spec_tod.serve.transformers_entry` so that ``/v1/models`` lists the served model."""

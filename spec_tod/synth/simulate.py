@@ -36,13 +36,16 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict
 
+from spec_tod.bench.availability import DEFAULT_OUTAGE_BUDGET_S
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
 from spec_tod.bench.loops import PromptTooLong
 from spec_tod.bench.render import PromptRenderer, model_context, tokenizer_encoder
+from spec_tod.bench.rundir_lock import RunDirLock
 from spec_tod.bench.store import ShardWriter, read_intact
 from spec_tod.chat.template import load_chat_template
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_open, write_json
+from spec_tod.interrupts import run_async
 from spec_tod.synth.answers import json_object, repair_prompt, text_answer, variants
 from spec_tod.synth.graph import Graph, NodeSpec, RetrieveSpec, Scalar, evaluate
 from spec_tod.synth.retrieve import Corpus, Retriever, make_retriever
@@ -138,6 +141,7 @@ class SimulateOptions:
     concurrency: int = 64
     timeout_s: float = 120.0
     max_retries: int = 5
+    outage_budget_s: float = DEFAULT_OUTAGE_BUDGET_S
     max_tokens: int | None = None
     """Caps every node's ``max_tokens``."""
 
@@ -490,6 +494,7 @@ async def _simulate(
         concurrency=options.concurrency,
         timeout_s=options.timeout_s,
         max_retries=options.max_retries,
+        outage_budget_s=options.outage_budget_s,
         rng_seed=options.seed,
     ) as client:
         simulator = Simulator(options, client, renderer)
@@ -501,12 +506,12 @@ def simulate(options: SimulateOptions, on_dialogue: Callable[[Dialogue], None] |
     """Run (or continue) a simulation; writes ``dialogues.jsonl`` in dialogue order at the end."""
     if options.count < 1:
         raise SpecTodError(f"--count {options.count}: expected at least 1 dialogue")
-    options.run_dir.mkdir(parents=True, exist_ok=True)
-    check_run_dir(options)
-    dialogues, summary = asyncio.run(_simulate(options, on_dialogue))
-    with atomic_open(options.run_dir / DIALOGUES_FILE) as handle:
-        for dialogue in dialogues:
-            handle.write(json.dumps(dialogue.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    with RunDirLock(options.run_dir):  # one writer: a second simulation into the same folder is refused at once
+        check_run_dir(options)
+        dialogues, summary = run_async(_simulate(options, on_dialogue))
+        with atomic_open(options.run_dir / DIALOGUES_FILE) as handle:
+            for dialogue in dialogues:
+                handle.write(json.dumps(dialogue.model_dump(mode="json"), ensure_ascii=False) + "\n")
     return summary
 
 

@@ -32,6 +32,7 @@ from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_database, load_dialogues
 from spec_tod.data.schema import load_schema
 from spec_tod.errors import SpecTodError
+from spec_tod.fileio import atomic_group
 from spec_tod.provenance import provenance
 from spec_tod.tasks.functions import is_multiwoz_domain, multiwoz_rules
 from spec_tod.tasks.length import TokenCounter
@@ -134,6 +135,7 @@ def build_data(
         loaded = read_split(options, progress)
     schema_file = find_schema(options.dataset, options.data_dir, options.schema_path, split=options.split)
     schema = load_schema(schema_file)
+    _check_schema_matches(schema_file, schema, loaded.dialogues)
 
     rng = random.Random(options.seed)
     chosen = sample_fraction(loaded.dialogues, options.fraction, rng)
@@ -160,6 +162,11 @@ def build_data(
     stem = output_stem(options.dataset, options.split, options.task)
     suffix = ".jsonl" if options.layout == "sharegpt" else ".messages.jsonl"
     data_file = options.out / f"{stem}{suffix}"
+    if not records:
+        why = f"all {dropped} are longer than --max-tokens {options.max_tokens}" if dropped else "no dialogue was kept"
+        raise SpecTodError(
+            f"{data_file}: no records to write ({len(chosen)} dialogues chosen, {why}); nothing was written"
+        )
     counts = Counts(
         dialogues_read=len(loaded.dialogues) + len(loaded.skipped),
         dialogues_skipped=len(loaded.skipped),
@@ -193,12 +200,14 @@ def build_data(
     manifest_file = options.out / f"{stem}.manifest.json"
     hf_folder = options.out / f"{stem}.hf" if options.hf_dataset else None
     try:
-        lines = (jsonl_line(record.id, record.messages, record.weights, options.layout) for record in records)
-        digest = write_lines(data_file, lines)
-        manifest.outputs.append(FileEntry(path=str(data_file.resolve()), sha256=digest))
-        if hf_folder is not None:
-            save_hf_dataset(hf_folder, [r.id for r in records], [r.messages for r in records], [r.weights for r in records])
-        write_manifest(manifest_file, manifest)
+        with atomic_group() as group:  # the records and their manifest appear together or not at all
+            lines = (jsonl_line(record.id, record.messages, record.weights, options.layout) for record in records)
+            digest = write_lines(data_file, lines, group)
+            manifest.outputs.append(FileEntry(path=str(data_file.resolve()), sha256=digest))
+            if hf_folder is not None:
+                weights = [r.weights for r in records]
+                save_hf_dataset(hf_folder, [r.id for r in records], [r.messages for r in records], weights)
+            write_manifest(manifest_file, manifest, group)
     except OSError as exc:
         raise SpecTodError(f"{options.out}: cannot write the outputs ({exc}); pass a writable --out folder") from None
     return BuildSummary(
@@ -245,6 +254,17 @@ def read_split(options: BuildOptions, progress: ProgressSink | None = None) -> L
             db_dir=options.db_dir,
             skip_invalid=options.skip_invalid,
             progress=progress.advance if progress else None,
+        )
+
+
+def _check_schema_matches(schema_file: Path, schema: dict, dialogues: Sequence[Dialogue]) -> None:
+    """Raise when no dialogue has a service of the schema: every record would offer no function at all."""
+    services = {domain for dialogue in dialogues for domain in dialogue_domains(dialogue)}
+    if services and not services & set(schema):
+        raise SpecTodError(
+            f"{schema_file}: the schema describes none of the dialogues' services (schema: "
+            f"{', '.join(sorted(schema)[:5]) or 'none'}; dialogues: {', '.join(sorted(services)[:5])}); "
+            "pass the schema of this dataset (--schema)"
         )
 
 

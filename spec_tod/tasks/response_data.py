@@ -20,6 +20,7 @@ from tokenizers import Tokenizer
 from spec_tod import __version__
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_schema, load_dialogues
 from spec_tod.errors import SpecTodError
+from spec_tod.fileio import atomic_group
 from spec_tod.tasks.build import BuildSummary, output_stem
 from spec_tod.tasks.length import TokenCounter, load_tokenizer
 from spec_tod.tasks.response import (
@@ -174,9 +175,10 @@ def build_response_data(options: ResponseBuildOptions, *, loaded: LoadResult | N
     )
     manifest_file = options.out / f"{stem}.manifest.json"
     try:
-        digest = write_lines(data_file, (record_line(record) for record in records))
-        manifest.outputs.append(FileEntry(path=str(data_file.resolve()), sha256=digest))
-        write_manifest(manifest_file, manifest)
+        with atomic_group() as group:  # the records and their manifest appear together or not at all
+            digest = write_lines(data_file, (record_line(record) for record in records), group)
+            manifest.outputs.append(FileEntry(path=str(data_file.resolve()), sha256=digest))
+            write_manifest(manifest_file, manifest, group)
     except OSError as exc:
         raise SpecTodError(f"{options.out}: cannot write the outputs ({exc}); pass a writable --out folder") from None
     summary = BuildSummary(

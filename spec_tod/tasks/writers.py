@@ -6,7 +6,8 @@ Layouts, one JSON object per line and per dialogue, keys in this order:
 * messages (OpenAI chat): ``{"id": ..., "messages": [{"role": role, "content": text}, ...]}``.
 
 Lines are ``json.dumps(..., ensure_ascii=False)`` with default separators, so the same records give
-the same bytes. Every file is written to a temporary file and renamed into place.
+the same bytes. The data file and its manifest are written to temporary files and renamed into place
+together (:func:`spec_tod.fileio.atomic_group`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from spec_tod.fileio import atomic_open, write_text
+from spec_tod.fileio import AtomicGroup, atomic_open
 
 Layout = Literal["sharegpt", "messages"]
 LAYOUTS: tuple[Layout, ...] = ("sharegpt", "messages")
@@ -55,10 +56,10 @@ def jsonl_line(record_id: str, messages: Sequence[tuple[str, str]], weights: Seq
     return json.dumps(row, ensure_ascii=False)
 
 
-def write_lines(path: Path, lines: Iterable[str]) -> str:
-    """Write ``lines`` newline-terminated to ``path`` atomically; return the file's sha256."""
+def write_lines(path: Path, lines: Iterable[str], group: AtomicGroup | None = None) -> str:
+    """Write ``lines`` newline-terminated to ``path`` atomically (as one of ``group``'s files when given); its sha256."""
     digest = hashlib.sha256()
-    with atomic_open(path, "wb") as handle:
+    with (group.open if group is not None else atomic_open)(path, "wb") as handle:
         for line in lines:
             data = (line + "\n").encode("utf-8")
             digest.update(data)
@@ -119,9 +120,9 @@ class Manifest(BaseModel):
     """:mod:`spec_tod.provenance` (label, tool version, git revision, date, command, the --tokenizer model)."""
 
 
-def write_manifest(path: Path, manifest: Manifest) -> None:
-    """Write the manifest as indented JSON, atomically."""
-    write_text(path, json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+def write_manifest(path: Path, manifest: Manifest, group: AtomicGroup) -> None:
+    """Write the manifest as indented JSON, as one of ``group``'s files."""
+    group.write_text(path, json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
 
 
 def save_hf_dataset(

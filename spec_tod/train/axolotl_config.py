@@ -36,16 +36,36 @@ def host_paths(path: Path) -> str:
 def dataset_files(source: DataSource) -> list[Path]:
     """The ShareGPT ``.jsonl`` files a data source names, in a stable order; a plain error when there are none."""
     if source.path.is_file():
-        return [_checked_records(source.path)]
+        return [_checked_records(_not_test(source.path, source))]
     if source.path.is_dir():
         # build-data's other layout (``*.messages.jsonl``, role/content) is not what the dataset entries map.
         files = sorted(p for p in source.path.glob("*.jsonl") if not p.name.endswith(".messages.jsonl"))
         if files:
-            return [_checked_records(file) for file in files]
+            return [_checked_records(_not_test(file, source)) for file in files]
         raise SpecTodError(
             f"the data folder {source.path} holds no .jsonl files; run `spec-tod build-data --out {source.path}` first"
         )
     raise SpecTodError(f"the training data {source.path} does not exist; run `spec-tod build-data` to write it")
+
+
+def _split_of(path: Path) -> str | None:
+    """The split build-data made ``path`` from: its manifest says, else its name (``dataset-split-task.jsonl``)."""
+    manifest = path.with_name(path.name.removesuffix(".jsonl") + ".manifest.json")
+    try:
+        split = json.loads(manifest.read_text(encoding="utf-8")).get("split")
+        return split if isinstance(split, str) else None
+    except (OSError, ValueError, AttributeError):
+        parts = path.name.split("-")
+        return parts[1] if len(parts) >= 3 else None
+
+
+def _not_test(path: Path, source: DataSource) -> Path:
+    if _split_of(path) == "test" and not source.allow_test_split:
+        raise SpecTodError(
+            f"{path}: built from the test split, which bench scores the model on; remove it from the data, or pass "
+            "--allow-test-split (allow_test_split: true in the YAML) to train on it anyway"
+        )
+    return path
 
 
 def _checked_records(path: Path) -> Path:

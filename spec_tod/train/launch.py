@@ -64,6 +64,7 @@ def execute(launch: Launch, backend: Backend, gpus: Sequence[str] | None, termin
     """
     launch.run.root.mkdir(parents=True, exist_ok=True)
     launch.run.save_settings(launch.settings)
+    write_text(launch.run.backend_file, backend.name + "\n")
     write_text(launch.config_file, launch.yaml())
     with open(launch.log_file, "a", encoding="utf-8") as log:
         return backend.run_axolotl(launch.settings, launch.args, gpus, [terminal, log])

@@ -54,6 +54,17 @@ class RunFolder:
         return self.root / "merge.log"
 
     @property
+    def backend_file(self) -> Path:
+        """The backend (``local`` or ``docker``) the run was trained on: merging uses the same by default."""
+        return self.root / "backend"
+
+    def recorded_backend(self) -> str | None:
+        try:
+            return self.backend_file.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    @property
     def prepared(self) -> Path:
         return self.root / "prepared"
 

@@ -39,6 +39,10 @@ class DataSource(_Strict):
         "per-message weights (build-data writes 1 on `function` messages of DST records and on `assistant` "
         "messages of end-to-end records, the method's choice); only for templates that render every role.",
     )
+    allow_test_split: bool = Field(
+        default=False,
+        description="Train on records built from a test split too (refused by default: they are what bench scores).",
+    )
 
     _absolute_path = field_validator("path")(_absolute)
 

@@ -155,14 +155,26 @@ def test_retry_after_is_honoured(server):
     assert server.received[1].at - server.received[0].at >= 0.95
 
 
-def test_gives_up_after_max_retries(server):
-    server.fail_next(*[Fault.status_code(503, message="overloaded")] * 10)
+def test_gives_up_after_max_retries_of_a_server_that_is_up(server):
+    server.fail_next(*[Fault.status_code(500, message="internal error")] * 10)
     (failure,), client = complete_all(server.url, ["hello"], max_retries=2, **FAST)
     assert isinstance(failure, RequestFailed)
-    assert (failure.attempts, failure.last_status) == (3, 503)
-    assert "overloaded" in failure.last_error
+    assert (failure.attempts, failure.last_status) == (3, 500)
+    assert "internal error" in failure.last_error and "while the server was up" in str(failure)
     assert len(server.received) == 3
-    assert client.stats.failures == 1
+    assert client.stats.failures == 1 and client.stats.retries == {"5xx": 2}
+
+
+def test_busy_server_is_waited_for_within_the_outage_budget_not_the_retries(server):
+    server.fail_next(*[Fault.status_code(503, message="overloaded")] * 6)
+    (done,), client = complete_all(server.url, ["hello"], max_retries=1, **FAST)
+    assert done.attempts == 7 and done.text == echo_text("hello")
+    assert client.stats.retries == {"503": 6} and client.stats.failures == 0
+
+    server.fail_next(*[Fault.status_code(503, message="overloaded")] * 1000)
+    (failure,), _ = complete_all(server.url, ["hello"], max_retries=1, outage_budget_s=0.3, **FAST)
+    assert isinstance(failure, RequestFailed) and failure.last_status == 503
+    assert "busy" in str(failure) and failure.attempts > 2
 
 
 def test_client_error_fails_at_once_with_the_server_message(server):
@@ -181,10 +193,10 @@ def test_unexpected_field_rejection_explains_itself(server):
     assert "leave top_k and repetition_penalty unset" in str(failure)
 
 
-def test_unreachable_server_fails_after_retries():
-    (failure,), client = complete_all("http://127.0.0.1:9", ["x"], max_retries=1, **FAST)
-    assert isinstance(failure, RequestFailed) and failure.attempts == 2 and failure.last_status is None
-    assert client.stats.retries == {"connection": 1}
+def test_unreachable_server_fails_once_the_outage_budget_is_spent():
+    (failure,), client = complete_all("http://127.0.0.1:9", ["x"], max_retries=1, outage_budget_s=0.5, **FAST)
+    assert isinstance(failure, RequestFailed) and failure.attempts == 1 and failure.last_status is None
+    assert "unavailable" in str(failure) and client.stats.outage_wait_s >= 0.5
 
 
 def test_mixed_faults_under_load_account_for_every_request(server):

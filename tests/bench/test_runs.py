@@ -77,7 +77,7 @@ def test_faults_are_retried_and_failed_turns_are_reported_then_retried_on_rerun(
 ) -> None:
     faults = Faults(rate_429=0.15, rate_503=0.15, rate_drop=0.1, rate_slow=0.1, slow_s=1.5, always_fail_every=23)
     total = sum(_turns(dialogues).values())
-    options = _options("", tmp_path / "run", data_dir, timeout_s=1.0, max_retries=3)
+    options = _options("", tmp_path / "run", data_dir, timeout_s=1.0, max_retries=3, outage_budget_s=4.0)
     with ScriptedServer(delay_s=0.002, faults=faults) as server:
         options.endpoints = [server.url]
         outputs = run_bench(options)
@@ -113,6 +113,9 @@ def test_dst_mode_predicts_states_for_every_turn_from_gold_history(
     assert all(turn["response"] == "" and isinstance(turn["state"], dict) for turns in predictions.values() for turn in turns)
     assert any(turn["state"] for turns in predictions.values() for turn in turns)
     assert outputs.report["scores"]["dst"] is not None
+    # Responses are empty by design in DST mode: no Inform, Success or BLEU of them.
+    scores = json.loads((tmp_path / "dst" / "scores.json").read_text())
+    assert set(scores) - {"provenance"} == {"dst", "coverage", "inputs"}
 
 
 def test_requests_are_spread_over_several_endpoints(tmp_path: Path, data_dir: Path, dialogues: list[Dialogue]) -> None:
@@ -126,3 +129,92 @@ def test_requests_are_spread_over_several_endpoints(tmp_path: Path, data_dir: Pa
     assert first.outcomes["ok"] + second.outcomes["ok"] == 2 * calls
     assert second.outcomes["ok"] > calls // 4
     assert (tmp_path / "two" / "predictions.json").read_bytes() == (tmp_path / "run" / "predictions.json").read_bytes()
+
+
+def _predictions(run_dir: Path) -> bytes:
+    return (run_dir / "predictions.json").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def unbroken(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """A run against a fault-free server: the predictions every faulty run must reproduce."""
+    run_dir = tmp_path_factory.mktemp("unbroken") / "run"
+    with ScriptedServer(delay_s=0.002) as server:
+        run_bench(_options(server.url, run_dir, data_dir))
+    return run_dir
+
+
+@pytest.mark.parametrize("outage_s", [3.0, pytest.param(20.0, marks=pytest.mark.slow)])
+def test_a_server_down_mid_run_is_waited_out(
+    tmp_path: Path, data_dir: Path, dialogues: list[Dialogue], unbroken: Path, outage_s: float
+) -> None:
+    # The issue's check takes the server down for 20 s (slow); 3 s exercise the same path (refused connections,
+    # dropped requests, health polling) in the quick suite. The outage budget, not a clock, bounds the wait.
+    total = sum(_turns(dialogues).values())
+    with ScriptedServer(delay_s=0.01, outage_after=40, outage_s=outage_s) as server:
+        outputs = run_bench(_options(server.url, tmp_path / "run", data_dir, outage_budget_s=10 * outage_s))
+    assert outputs is not None and server.outcomes["outages"] == 1
+    counts = outputs.report["turns"]
+    assert (counts["done"], counts["failed"], counts["skipped"]) == (total, 0, 0)
+    assert counts["retried_attempts"] >= 1  # the requests in flight when it went down were sent again
+    assert _predictions(tmp_path / "run") == _predictions(unbroken)
+    # Latency counts every attempt and the waits between them: a call that was cut off by the outage
+    # cannot have finished before the server listened again (a lower bound, so no race).
+    assert max(stats["max_s"] for stats in outputs.report["latency_s"].values()) >= 0.8 * outage_s
+
+
+def test_an_outage_longer_than_the_budget_fails_turns_and_leaves_no_scores(
+    tmp_path: Path, data_dir: Path, dialogues: list[Dialogue]
+) -> None:
+    with ScriptedServer(delay_s=0.01, outage_after=40, outage_s=4.0) as server:
+        outputs = run_bench(_options(server.url, tmp_path / "run", data_dir, outage_budget_s=0.5))
+    assert outputs is not None
+    counts = outputs.report["turns"]
+    assert counts["failed"] > 0
+    assert counts["done"] + counts["failed"] + counts["skipped"] == sum(_turns(dialogues).values())
+    assert outputs.report["complete"] is False and outputs.report["scores"] is None
+    assert not (tmp_path / "run" / "predictions.json").exists() and not (tmp_path / "run" / "scores.json").exists()
+    incomplete = json.loads((tmp_path / "run" / "predictions.incomplete.json").read_text())
+    assert set(incomplete) == set(_turns(dialogues))
+    assert "Incomplete run: no scores" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_malformed_and_empty_answers_are_retried(
+    tmp_path: Path, data_dir: Path, dialogues: list[Dialogue], unbroken: Path
+) -> None:
+    total = sum(_turns(dialogues).values())
+    with ScriptedServer(delay_s=0.002, faults=Faults(rate_malformed=0.1, faulty_attempts=2)) as server:
+        outputs = run_bench(_options(server.url, tmp_path / "run", data_dir))
+    assert outputs is not None
+    counts = outputs.report["turns"]
+    assert (counts["done"], counts["failed"], counts["skipped"]) == (total, 0, 0)
+    assert server.outcomes["malformed"] >= 0.05 * 2 * total  # about 10 % of the first attempts, some second ones
+    assert counts["retried_attempts"] == server.outcomes["malformed"]
+    assert _predictions(tmp_path / "run") == _predictions(unbroken)
+
+
+def test_a_huge_answer_fails_its_turn_and_is_never_stored(
+    tmp_path: Path, data_dir: Path, dialogues: list[Dialogue]
+) -> None:
+    with ScriptedServer(delay_s=0.002, faults=Faults(huge_every=40)) as server:
+        outputs = run_bench(_options(server.url, tmp_path / "run", data_dir))
+    assert outputs is not None and server.outcomes["huge"] >= 1
+    counts = outputs.report["turns"]
+    assert counts["failed"] == server.outcomes["huge"]  # rejected at once, not retried
+    generations = json.loads((tmp_path / "run" / "generations.json").read_text())
+    errors = [turn["error"] for turns in generations.values() for turn in turns if turn["status"] == "failed"]
+    assert len(errors) == counts["failed"] and all("answer of 10,485,8" in error for error in errors)
+    biggest = max(path.stat().st_size for path in (tmp_path / "run").rglob("*") if path.is_file())
+    assert biggest < 1_000_000  # the 10 MB answers went nowhere
+
+
+def test_multiwoz22_runs_end_to_end_with_the_multiwoz21_goals(
+    scripted_server: ScriptedServer, tmp_path: Path, data_dir: Path
+) -> None:
+    outputs = run_bench(_options(scripted_server.url, tmp_path / "run", data_dir, dataset="multiwoz22"))
+    assert outputs is not None
+    dialogues = load_dialogues("multiwoz22", data_dir, "test").dialogues[:LIMIT]
+    turns = sum(len(d.turns) for d in dialogues)
+    assert outputs.report["turns"]["done"] == turns and outputs.report["turns"]["dialogues"] == len(dialogues)
+    scores = json.loads((tmp_path / "run" / "scores.json").read_text())
+    assert scores["coverage"]["dialogues"] == len(dialogues) and isinstance(scores["inform"], float)

@@ -157,3 +157,33 @@ def test_an_unknown_split_in_a_list_is_a_usage_error_before_anything_is_read(mon
     code, _, err = run_cli(monkeypatch, capsys, *_args(data_dir, tmp_path / "out", split="dev,tset"))
     assert code == 2 and "tset" in err and "--split" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_build_that_would_write_no_records_is_an_error(monkeypatch, capsys, data_dir, tmp_path):
+    code, _, err = run_cli(monkeypatch, capsys, *_args(data_dir, tmp_path, "--fraction", "0.1", "--max-tokens", "10"))
+    assert code == 1 and "no records to write" in err and "longer than --max-tokens 10" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_schema_that_matches_no_service_is_an_error(monkeypatch, capsys, data_dir, tmp_path):
+    sgd_schema = next((data_dir / "sgd").glob("*/schema.json"))
+    code, _, err = run_cli(monkeypatch, capsys, *_args(data_dir, tmp_path / "out", "--schema", str(sgd_schema)))
+    assert code == 1 and "the schema describes none of the dialogues' services" in " ".join(err.split())
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_full_disk_leaves_neither_records_nor_manifest(monkeypatch, capsys, data_dir, tmp_path):
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        code, _, err = run_cli(monkeypatch, capsys, *_args(data_dir, disk, "--fraction", "0.2"))
+        left = sorted(path.name for path in disk.iterdir())
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+    assert code == 1 and "No space left on device" in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
+    assert left == []

@@ -20,8 +20,9 @@ def test_an_explicit_exit_status_reaches_the_shell(tmp_path: Path, data_dir: Pat
     # `bench merge` of a run whose second shard never ran ends with typer.Exit(1).
     run_dir = tmp_path / "run"
     shard = bench("--endpoint", _closed_port_url(), "--template", "llama3", "--limit-dialogues", "2", "--shards", "2",
-                  "--shard", "0", "--max-retries", "0", "--data-dir", str(data_dir), "--run-dir", str(run_dir))  # fmt: skip
-    assert shard.returncode == 0, shard.stderr
+                  "--shard", "0", "--outage-budget", "0", "--data-dir", str(data_dir), "--run-dir", str(run_dir))  # fmt: skip
+    assert shard.returncode == 1  # its turns failed: a shard that is not complete does not exit 0
+    assert "shard 0 of 2 is not complete: 1 turn(s) failed" in " ".join(shard.stderr.split())
     merged = bench("merge", str(run_dir), "--data-dir", str(data_dir))
     assert merged.returncode == 1
     assert "some shards' turns are still missing" in " ".join(merged.stderr.split())
@@ -46,6 +47,38 @@ def test_ctrl_c_exits_130_with_one_line_and_keeps_the_checkpoints(tmp_path: Path
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
-    assert err.rstrip().endswith("interrupted") and "Traceback" not in err
+    assert err.rstrip().endswith("interrupted; rerun the same command to continue") and "Traceback" not in err
     assert not (run_dir / "predictions.json").exists()
     assert any(path.read_text().count("\n") for path in (run_dir / "shards").glob("*.jsonl"))
+
+
+def _spec_tod(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*spec_tod_command(), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_quickstart_refuses_a_busy_port_before_any_work(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _spec_tod("quickstart", "--workdir", str(tmp_path / "qs"), "--port", str(port))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"--port {port}: cannot listen there" in " ".join(result.stderr.split())
+    assert not (tmp_path / "qs").exists()
+
+
+def test_sigterm_while_starting_is_one_line_without_a_traceback(tmp_path: Path, data_dir: Path) -> None:
+    process = subprocess.Popen(
+        [*spec_tod_command(), "score", str(data_dir / "mwz_predictions" / "sfn.json"), "--dataset", "multiwoz21",
+         "--data-dir", str(data_dir), "--json", str(tmp_path / "scores.json")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(0.5)  # within the imports (typer, rich, the scorer): the first second of the command
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    # 143 once spec-tod's handler is installed; killed by the signal (-15) before Python runs any code
+    assert process.returncode in (143, -signal.SIGTERM) and "Traceback" not in err
+    assert process.returncode == -signal.SIGTERM or "interrupted; rerun the same command to continue" in err
+    assert not (tmp_path / "scores.json").exists()

@@ -46,8 +46,8 @@ def test_dst_counts() -> None:
     scores = dst_scores([(predicted, gold), (gold, gold)])
     # turn 1: tp 2 (partial_ratio of the names is 100), fp 1; turn 2: tp 2
     assert scores.joint_accuracy == pytest.approx(50.0)
-    assert scores.slot_precision == pytest.approx(4 / 5)
-    assert scores.slot_recall == pytest.approx(1.0)
+    assert scores.slot_precision == pytest.approx(80.0)
+    assert scores.slot_recall == pytest.approx(100.0)
     assert scores.joint_accuracy_by_domain == {"hotel": 50.0}
     assert partial_ratio("acorn guest house", "acorn guest houses") == 100
     assert partial_ratio("centre", "center") == 83

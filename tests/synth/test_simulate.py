@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from spec_tod.bench.rundir_lock import RunDirLock
 from spec_tod.errors import SpecTodError
 from spec_tod.synth.graph import Graph
 from spec_tod.synth.retrieve import load_corpus
@@ -139,3 +140,11 @@ def test_sigkill_then_rerun_gives_the_same_output(restaurant_graph, corpus_file,
     assert done.returncode == 0, done.stderr[-2000:]
     assert (run_dir / DIALOGUES_FILE).read_bytes() == (finished_run[0] / DIALOGUES_FILE).read_bytes()
     assert json.loads((run_dir / "settings.json").read_text())["count"] == COUNT
+
+
+def test_a_run_dir_held_by_another_process_is_refused_at_once(restaurant_graph, corpus_file, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    # flock: a second descriptor on the lock file is refused even within this process
+    with RunDirLock(run_dir), pytest.raises(SpecTodError, match=f"in use by another spec-tod process \\(PID {os.getpid()}\\)"):
+        simulate(_options(restaurant_graph, corpus_file, run_dir, "http://127.0.0.1:9"))
+    assert sorted(path.name for path in run_dir.iterdir()) == [".lock"]  # no settings, no turns written

@@ -22,6 +22,7 @@ def test_run_folder_holds_settings_config_log_and_adapter(lora_run: Path, tiny_m
     axolotl = yaml.safe_load(run.axolotl_file.read_text())
     assert axolotl["datasets"][0]["path"] == str(dev_data / "multiwoz21-dev-dst.jsonl")
     assert (run.root / "adapter_model.safetensors").is_file() and run.has_adapter()
+    assert run.recorded_backend() == "local"  # what `spec-tod merge RUN` uses without --backend
     assert run.last_checkpoint() == run.root / "checkpoint-5"
     log = run.train_log.read_text()
     assert "Training completed!" in log and "Model successfully saved" in log
