@@ -142,6 +142,6 @@ def test_bench_against_a_stand_in_server(installed: Path, outside: tuple[Path, d
         _run([str(installed / "spec-tod"), "bench", "--endpoint", server.url, "--template", "llama3",
               "--dataset", "multiwoz21", "--split", "test", "--mode", "e2e", "--limit-dialogues", "2",
               "--concurrency", "4", "--run-dir", "run"], cwd, env)  # fmt: skip
-    for name in ("predictions.json", "scores.json", "report.md", "plots/latency.png"):
+    for name in ("predictions.json", "scores.json", "report.md", "plots/latency.svg"):
         assert (cwd / "run" / name).stat().st_size > 0, name
     assert shutil.which("spec-tod", path=env["PATH"]) == str(installed / "spec-tod")

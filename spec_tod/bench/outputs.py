@@ -12,7 +12,7 @@
 * ``scores.json``: ``spec-tod score`` on the predictions (MultiWOZ only): Inform, Success, BLEU,
   richness and DST for end-to-end runs, the DST metrics only for DST runs (their responses are empty
   by design, so response scores would mean nothing).
-* ``report.json``, ``report.md`` and ``plots/*.png`` (:mod:`spec_tod.bench.report`,
+* ``report.json``, ``report.md`` and ``plots/*.svg`` (:mod:`spec_tod.bench.report`,
   :mod:`spec_tod.bench.plots`).
 
 A run with failed or skipped turns is not a result: it writes ``predictions.incomplete.json`` (same

@@ -195,7 +195,7 @@ def test_stale_temporary_files_of_a_killed_run_are_removed_on_resume(tmp_path: P
         args = ["--endpoint", server.url, "--template", "llama3", "--limit-dialogues", "2", "--data-dir", str(data_dir),
                 "--run-dir", str(run_dir)]  # fmt: skip
         assert bench(*args).returncode == 0
-        stale = [run_dir / ".generations.json.k1ll3d.tmp", run_dir / "plots" / ".latency.png.x7q2.tmp"]
+        stale = [run_dir / ".generations.json.k1ll3d.tmp", run_dir / "plots" / ".latency.svg.x7q2.tmp"]
         for path in stale:
             path.write_text("half")
         assert bench(*args).returncode == 0
