@@ -21,7 +21,7 @@ from spec_tod.du.index import INDEX_FILE, ExemplarIndex, retriever_for
 from spec_tod.du.instances import DuTask, item_instances
 from spec_tod.du.prompts import WEIGHTS, messages
 from spec_tod.errors import SpecTodError
-from spec_tod.fileio import write_json
+from spec_tod.fileio import atomic_group
 from spec_tod.tasks.sampling import sample_fraction
 from spec_tod.tasks.writers import Layout, jsonl_line, sha256_file, write_lines
 
@@ -75,28 +75,29 @@ def build_du_data(options: DuBuildOptions) -> DuBuildSummary:
     manifest_file = options.out / f"{stem}.manifest.json"
     inputs = sorted(folder.glob("dialogues_*.json")) + [folder / "schema.json", Path(options.index) / INDEX_FILE]
     try:
-        digest = write_lines(data_file, lines)
-        write_json(
-            manifest_file,
-            {
-                "tool": "spec-tod",
-                "version": __version__,
-                "command": list(options.command),
-                "dataset": options.dataset,
-                "split": options.split,
-                "task": options.task,
-                "layout": options.layout,
-                "index": str(Path(options.index).resolve()),
-                "index_settings": index.settings.__dict__,
-                "fraction": options.fraction,
-                "seed": options.seed,
-                "items": len(chosen),
-                "records": len(lines),
-                "by_kind": dict(sorted(by_kind.items())),
-                "inputs": [{"path": str(p.resolve()), "sha256": sha256_file(p)} for p in inputs],
-                "outputs": [{"path": str(data_file.resolve()), "sha256": digest}],
-            },
-        )
+        with atomic_group() as group:  # the records and their manifest appear together or not at all
+            digest = write_lines(data_file, lines, group)
+            group.write_json(
+                manifest_file,
+                {
+                    "tool": "spec-tod",
+                    "version": __version__,
+                    "command": list(options.command),
+                    "dataset": options.dataset,
+                    "split": options.split,
+                    "task": options.task,
+                    "layout": options.layout,
+                    "index": str(Path(options.index).resolve()),
+                    "index_settings": index.settings.__dict__,
+                    "fraction": options.fraction,
+                    "seed": options.seed,
+                    "items": len(chosen),
+                    "records": len(lines),
+                    "by_kind": dict(sorted(by_kind.items())),
+                    "inputs": [{"path": str(p.resolve()), "sha256": sha256_file(p)} for p in inputs],
+                    "outputs": [{"path": str(data_file.resolve()), "sha256": digest}],
+                },
+            )
     except OSError as exc:
         raise SpecTodError(f"{options.out}: cannot write the outputs ({exc}); pass a writable --out folder") from None
     return DuBuildSummary(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spec_tod.errors import SpecTodError
-from spec_tod.fileio import write_json
+from spec_tod.fileio import atomic_group
 from spec_tod.synth.graph import Graph
 from spec_tod.synth.simulate import Dialogue, Turn
 from spec_tod.tasks.prompts import (
@@ -130,29 +130,30 @@ def convert(
     manifest = out / f"{stem}.manifest.json"
     exchanges = sum((len(messages) - 1) // 4 for _, messages in records)
     try:
-        lines = (
-            jsonl_line(record_id, messages, [int(role in TRAINED_ROLES) for role, _ in messages], layout)
-            for record_id, messages in records
-        )
-        digest = write_lines(data_file, lines)
-        write_json(
-            manifest,
-            {
-                "tool": "spec-tod synth convert",
-                "graph": graph.source,
-                "graph_sha256": graph.sha256,
-                "dialogues": str(source) if source else None,
-                "dialogues_sha256": sha256_file(source) if source and source.is_file() else None,
-                "layout": layout,
-                "counts": {
-                    "records": len(records),
-                    "exchanges": exchanges,
-                    "skipped_failed": failed,
-                    "skipped_empty": empty,
+        with atomic_group() as group:  # the records and their manifest appear together or not at all
+            lines = (
+                jsonl_line(record_id, messages, [int(role in TRAINED_ROLES) for role, _ in messages], layout)
+                for record_id, messages in records
+            )
+            digest = write_lines(data_file, lines, group)
+            group.write_json(
+                manifest,
+                {
+                    "tool": "spec-tod synth convert",
+                    "graph": graph.source,
+                    "graph_sha256": graph.sha256,
+                    "dialogues": str(source) if source else None,
+                    "dialogues_sha256": sha256_file(source) if source and source.is_file() else None,
+                    "layout": layout,
+                    "counts": {
+                        "records": len(records),
+                        "exchanges": exchanges,
+                        "skipped_failed": failed,
+                        "skipped_empty": empty,
+                    },
+                    "outputs": [{"path": str(data_file.resolve()), "sha256": digest}],
                 },
-                "outputs": [{"path": str(data_file.resolve()), "sha256": digest}],
-            },
-        )
+            )
     except OSError as error:
         raise SpecTodError(f"{out}: cannot write the outputs ({error}); pass a writable --out folder") from None
     return ConvertSummary(len(records), failed, empty, exchanges, data_file, manifest)

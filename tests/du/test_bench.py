@@ -8,6 +8,7 @@ intent the share that retrieval makes reachable.
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from spec_tod.du.build import DuBuildOptions, build_du_data
 from spec_tod.du.exemplars import ExemplarSet
 from spec_tod.du.index import ExemplarIndex, Retriever
 from spec_tod.du.instances import views
+from spec_tod.errors import SpecTodError
+from spec_tod.fileio import AtomicGroup
 from tests.du.answer_server import AnswerServer
 
 RENDER = PromptRenderer(load_chat_template("llama3"))  # what bench --template llama3 renders with
@@ -136,3 +139,15 @@ def test_an_unknown_prompt_is_refused_and_the_run_fails(cli, built, data_dir: Pa
         )
     assert done.code == 1 and "2 request(s) failed" in done.err
     assert len(server.refused) == 2
+
+
+def test_a_manifest_that_cannot_be_written_leaves_no_records(built, data_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    def disk_full(self, path, data, *, indent=2):  # the disk fills up after the records were written
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(AtomicGroup, "write_json", disk_full)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(SpecTodError, match=str(out)):
+        build_du_data(DuBuildOptions("sgd", data_dir, "dev", "du-knn", built[0] / "index", out))
+    assert sorted(out.iterdir()) == []
