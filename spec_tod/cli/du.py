@@ -181,11 +181,16 @@ def build_du(
 
 
 def bench_du(**options: Any) -> None:
-    """``bench --mode du``: run, print the scores, exit 1 when requests failed."""
+    """``bench --mode du``: run and print the scores; exit 1, with no scores, when requests failed."""
     from spec_tod.du.bench import DuBenchOptions, run_du_bench
     from spec_tod.errors import SpecTodError
 
     result = run_du_bench(DuBenchOptions(**options))
+    if result.scores is None:
+        raise SpecTodError(
+            f"{result.run_dir}: {result.failed} request(s) failed (first: {result.first_failure}); no scores written, "
+            "the rows are in predictions.incomplete.jsonl; rerun the same command once the server answers"
+        )
     table = Table(title=f"spec-tod bench --mode du: {result.run_dir}")
     table.add_column("group")
     for column in ("rows", "intent acc.", "macro F1", "none P", "none R", "slot F1"):
@@ -204,11 +209,6 @@ def bench_du(**options: Any) -> None:
             "" if slots is None else f"{100 * slots['f1']:.1f}",
         )
     Console().print(table)
-    if result.failed:
-        raise SpecTodError(
-            f"{result.run_dir}: {result.failed} request(s) failed (first: {result.first_failure}); "
-            "their answers count as unreadable"
-        )
 
 
 def register(app: typer.Typer) -> None:

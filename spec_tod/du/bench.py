@@ -8,7 +8,8 @@ with ``constrained="vllm"``, restricted by vLLM's ``guided_choice`` / ``guided_j
 0.10's ``CompletionRequest``; its completions endpoint ignores a ``json_schema`` ``response_format``). Other
 servers (``transformers serve`` answers 422 to unknown fields) run unconstrained.
 
-Outputs in ``run_dir``: ``predictions.jsonl`` (one row per item and view), ``scores.json`` and ``report.md``.
+Outputs in ``run_dir``: ``predictions.jsonl`` (one row per item and view), ``scores.json`` and ``report.md``;
+when requests failed, ``predictions.incomplete.jsonl`` and a report that says so, without scores.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class DuBenchOptions:
 
 @dataclass(frozen=True)
 class DuBenchResult:
-    scores: dict[str, Any]
+    scores: dict[str, Any] | None  # None when requests failed: no scores are written
     rows: int
     failed: int
     first_failure: str | None
@@ -179,15 +180,34 @@ def run_du_bench(options: DuBenchOptions) -> DuBenchResult:
         encode = tokenizer_encoder(options.model_dir) if options.model_dir is not None else None
         renderer = PromptRenderer(template, encode, model_context(options.model_dir))
         rows, failures = run_async(_run(options, items, retriever, renderer))
-        scores = du_scores(rows)
         settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
+        lines = (json.dumps(asdict(row), ensure_ascii=False) for row in rows)
+        # A failed request reads as an unreadable answer: scores over such rows would understate the model,
+        # so an incomplete run keeps its predictions under another name and writes no scores.
+        scores = None if failures else du_scores(rows)
         with atomic_group() as group:  # predictions, scores and report appear together or not at all
-            write_lines(run_dir / "predictions.jsonl", (json.dumps(asdict(row), ensure_ascii=False) for row in rows), group)
-            group.write_json(run_dir / "scores.json", {"settings": settings, "failed_requests": len(failures), "scores": scores})
-            group.write_text(run_dir / "report.md", report(scores, options, len(items), len(failures)))
+            if scores is None:
+                write_lines(run_dir / "predictions.incomplete.jsonl", lines, group)
+                group.remove(run_dir / "predictions.jsonl")
+                group.remove(run_dir / "scores.json")
+                group.write_text(run_dir / "report.md", incomplete_report(options, len(items), failures))
+            else:
+                write_lines(run_dir / "predictions.jsonl", lines, group)
+                group.remove(run_dir / "predictions.incomplete.jsonl")
+                group.write_json(run_dir / "scores.json", {"settings": settings, "failed_requests": 0, "scores": scores})
+                group.write_text(run_dir / "report.md", report(scores, options, len(items), 0))
         return DuBenchResult(
             scores, len(rows), len(failures), failures[0] if failures else None, run_dir, time.perf_counter() - started
         )
+
+
+def incomplete_report(options: DuBenchOptions, items: int, failures: list[str]) -> str:
+    return (
+        f"# spec-tod bench --mode du: {options.dataset} {options.split} (incomplete)\n\n"
+        f"{items} items x 2 views; {len(failures)} requests failed (first: {failures[0]}). "
+        "No scores: the answers of failed requests are missing. "
+        "The rows are in predictions.incomplete.jsonl; rerun the same command once the server answers.\n"
+    )
 
 
 def report(scores: dict[str, Any], options: DuBenchOptions, items: int, failed: int) -> str:

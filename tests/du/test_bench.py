@@ -137,8 +137,15 @@ def test_an_unknown_prompt_is_refused_and_the_run_fails(cli, built, data_dir: Pa
             "--run-dir",
             str(tmp_path / "b"),
         )
-    assert done.code == 1 and "2 request(s) failed" in done.err
+    assert done.code == 1 and "2 request(s) failed" in done.err and "Traceback" not in done.err
     assert len(server.refused) == 2
+    run_dir = tmp_path / "b"
+    assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == [
+        "predictions.incomplete.jsonl",
+        "report.md",
+    ]
+    assert len((run_dir / "predictions.incomplete.jsonl").read_text().splitlines()) == 2 * 5
+    assert "incomplete" in (run_dir / "report.md").read_text()
 
 
 def test_a_manifest_that_cannot_be_written_leaves_no_records(built, data_dir: Path, tmp_path: Path, monkeypatch) -> None:
