@@ -15,10 +15,13 @@ it, measured in the same run, round by round:
   references; here those downloads are answered from ``DATA/multiwoz22`` (the same files), so what is
   timed is its own work. Goal: spec-tod at least 10x faster.
 
+With ``--baseline-source DIR`` (a checkout of an earlier spec-tod, e.g. ``git worktree add /tmp/base
+<commit>``) that version's ``score`` runs in the same rounds, cache warm too.
+
 Wall and CPU seconds are per whole process (children included); the median of ``--rounds`` is shown.
 On a shared machine compare CPU seconds: wall time grows with other people's load.
 
-    python benchmarks/score_speed.py [--data-dir DATA] [--rounds 3] [--reference-evaluator DIR]
+    python benchmarks/score_speed.py [--data-dir DATA] [--rounds 3] [--reference-evaluator DIR] [--baseline-source DIR]
 """
 
 from __future__ import annotations
@@ -58,11 +61,19 @@ print(json.dumps({"inform": results["success"]["inform"]["total"]}))
 """
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+_ENTRY = (  # the console script's entry point, or main() in a version without one
+    "import importlib, os, sys; sys.argv[0] = 'spec-tod'; "
+    "importlib.import_module('spec_tod.entry' if os.path.exists('spec_tod/entry.py') else 'spec_tod.cli').main()"
+)
+
+
+def timed(
+    command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, float, str]:
     """(wall s, CPU s of the process and its children, stdout) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -95,6 +106,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reference-evaluator", type=Path, default=None, help="a MultiWOZ_Evaluation checkout")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="published files to score (default: all three)")
+    parser.add_argument("--baseline-source", type=Path, default=None, help="a checkout of an earlier spec-tod")
     args = parser.parse_args()
     if args.data_dir is None:
         from spec_tod.settings import default_data_dir
@@ -125,11 +137,20 @@ def main() -> None:
         rows: dict[str, list[tuple[float, float]]] = {
             "spec-tod score (cache warm)": [], "spec-tod score, cache off": []
         }
+        baseline = None
+        if args.baseline_source is not None:
+            source = args.baseline_source.resolve()
+            # run in the checkout (``python -c`` puts the working folder first on sys.path) and with it on PYTHONPATH
+            baseline = ([sys.executable, "-c", _ENTRY, *command[1:]], {**os.environ, "PYTHONPATH": str(source)}, source)
+            timed(*baseline)
+            rows["baseline score (cache warm)"] = []
         if reference is not None:
             rows["reference evaluator"] = []
         for _ in range(max(1, args.rounds)):
             rows["spec-tod score (cache warm)"].append(timed(command)[:2])
             rows["spec-tod score, cache off"].append(timed(command, {**os.environ, "SPEC_TOD_NO_CACHE": "1"})[:2])
+            if baseline is not None:
+                rows["baseline score (cache warm)"].append(timed(*baseline)[:2])
             if reference is not None:
                 child = [sys.executable, "-c", _REFERENCE_CHILD, str(reference), data_dir, predictions, metrics]
                 rows["reference evaluator"].append(timed(child)[:2])
