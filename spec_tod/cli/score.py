@@ -128,7 +128,7 @@ def score_command(
 def register(app: typer.Typer) -> None:
     # `spec-tod score PREDICTIONS` stays the MultiWOZ scorer; `spec-tod score nlu` scores intents and slots.
     from spec_tod.cli.groups import default_group
-    from spec_tod.cli.synth import score_nlu_command
+    from spec_tod.cli.score_nlu import score_nlu_command
 
     score_app = typer.Typer(
         cls=default_group("multiwoz"),

@@ -106,3 +106,20 @@ def test_judge_prompt_and_reading() -> None:
         "Given the conversation history:\nuser: hi there\nsystem: hello\nResponse: ok\nGroundtruth: fine\n"
     )
     assert (read_relevance(" 2"), read_relevance("x"), read_relevance("1.")) == (2, None, 1)
+
+
+def test_score_nlu_command_prints_the_table_and_writes_the_json(tmp_path: Path, monkeypatch, capsys) -> None:
+    import sys
+
+    from spec_tod.cli import main
+
+    gold = _records(tmp_path / "gold.jsonl", {"d1": [call("find_restaurant", {"food": "thai"}), NO_FUNCTION_CALL]})
+    predictions = _predictions(tmp_path / "pred.jsonl", {"d1": [call("find_restaurant", {"food": "thai"}), "x"]})
+    out_json = tmp_path / "nlu.json"
+    argv = ["spec-tod", "score", "nlu", str(predictions), "--gold", str(gold), "--json", str(out_json)]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setenv("COLUMNS", "200")
+    main()  # returns on success; errors exit
+    scores = json.loads(out_json.read_text())
+    assert scores["dialogues"] == 1 and scores["by_position"]["all"]["intent_accuracy"] == 0.5
+    assert "NLU scores of" in capsys.readouterr().out
