@@ -45,6 +45,7 @@ from spec_tod.data.dialogue import Dialogue
 from spec_tod.fileio import atomic_group
 from spec_tod.score.evaluate import score_predictions
 from spec_tod.score.predictions import INCOMPLETE_PREDICTIONS_FILE, PREDICTIONS_FILE
+from spec_tod.score.prepared import PreparedScorer
 from spec_tod.score.references import interchange_id, without_dontcare
 
 GENERATIONS_FILE = "generations.json"
@@ -170,8 +171,11 @@ def finalize(
     percentiles: Sequence[float] = DEFAULT_STREAM_PERCENTILES,
     provenance: dict[str, Any] | None = None,
     goal_dialogues: Sequence[Dialogue] | None = None,
+    scorer: PreparedScorer | None = None,
 ) -> RunOutputs:
     """Write predictions, generations, scores, the report and the plots of a complete run.
+
+    ``scorer``, when given, is a scorer of ``dialogues`` prepared while the run's loop went on.
 
     ``provenance`` (:mod:`spec_tod.provenance`) goes into ``scores.json`` and the report; the
     predictions and generations stay bare (the interchange format, and the same bytes on a resume).
@@ -182,13 +186,13 @@ def finalize(
     predictions = build_predictions(dialogues, records, statuses)
     scores = None
     if complete and config.dataset in SCORED_DATASETS:
-        result = score_predictions(
-            predictions,
-            dialogues,
-            allow_subset=config.limit_dialogues is not None,
-            database=database,
-            goal_dialogues=goal_dialogues,
-        )
+        subset = config.limit_dialogues is not None
+        if scorer is not None:
+            result = scorer.score(predictions, allow_subset=subset)
+        else:
+            result = score_predictions(
+                predictions, dialogues, allow_subset=subset, database=database, goal_dialogues=goal_dialogues
+            )
         scores = _mode_scores(result.to_json_dict(), config.mode)
     ordered = list(records.values())
     report = build_report(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +36,14 @@ from spec_tod.bench.config import (
 )
 from spec_tod.bench.loops import Render, StateTracker, TurnRunner, history_turn
 from spec_tod.bench.metrics import DEFAULT_STREAM_PERCENTILES
-from spec_tod.bench.outputs import SERVER_INFO_FILE, RunOutputs, finalize, missing_turns, turn_statuses
+from spec_tod.bench.outputs import (
+    SCORED_DATASETS,
+    SERVER_INFO_FILE,
+    RunOutputs,
+    finalize,
+    missing_turns,
+    turn_statuses,
+)
 from spec_tod.bench.prompts import DialoguePrompts, dialogue_prompts
 from spec_tod.bench.protocols import ProtocolName
 from spec_tod.bench.render import PromptRenderer, model_context, server_context, tokenizer_encoder
@@ -51,6 +59,7 @@ from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
 from spec_tod.interrupts import run_async
 from spec_tod.provenance import provenance
+from spec_tod.score.prepared import PreparedScorer
 
 DEFAULT_CONCURRENCY = 64
 """Requests in flight when neither ``--concurrency`` nor the server (``/info``) says."""
@@ -221,22 +230,34 @@ def run_bench(
         selected = [d for d in inputs.dialogues if options.shard is None or shard_of[d.id] == options.shard]
         paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
         session = _Session(options, config, inputs, template, uuid.uuid4().hex)
-        run_async(session.run(selected, shard_of, load_records(paths), on_start))
-        records = load_records(paths)
-        if missing_turns(config, inputs.dialogues, records):
-            check_shard_complete(options, config, selected, records)
-            return None
-        return finalize(
-            options.run_dir,
-            config,
-            inputs.dialogues,
-            records,
-            database=inputs.database,
-            goal_dialogues=inputs.goal_dialogues,
-            session=session.describe(),
-            percentiles=options.percentiles,
-            provenance=run_provenance(options.label, options.served_model, options.model_dir),
-        )
+        with _scorer_for(config, inputs) as scorer:
+            run_async(session.run(selected, shard_of, load_records(paths), on_start))
+            records = load_records(paths)
+            if missing_turns(config, inputs.dialogues, records):
+                check_shard_complete(options, config, selected, records)
+                return None
+            return finalize(
+                options.run_dir,
+                config,
+                inputs.dialogues,
+                records,
+                database=inputs.database,
+                goal_dialogues=inputs.goal_dialogues,
+                session=session.describe(),
+                percentiles=options.percentiles,
+                provenance=run_provenance(options.label, options.served_model, options.model_dir),
+                scorer=scorer,
+            )
+
+
+@contextmanager
+def _scorer_for(config: RunConfig, inputs: Inputs) -> Iterator[PreparedScorer | None]:
+    """The final scoring's set-up, started on another core while the loop waits on the server (docs/speed.md)."""
+    if config.dataset not in SCORED_DATASETS or inputs.database is None:
+        yield None
+        return
+    with PreparedScorer(inputs.dialogues, database=inputs.database, goal_dialogues=inputs.goal_dialogues) as scorer:
+        yield scorer
 
 
 def check_shard_complete(

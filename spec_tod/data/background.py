@@ -1,9 +1,11 @@
-"""One CPU-bound call in a forked worker process while this process does other work.
+"""CPU-bound work in a forked worker process while this process does other work.
 
 Scoring a test set is a few seconds of pure-Python work in independent pieces (Moses on two halves
 of the responses, BLEU beside Inform/Success); on a machine with two cores running one piece in a
-forked worker nearly halves the wall time. Without ``fork`` or a second core the call simply runs
-when its result is asked for.
+forked worker nearly halves the wall time (:func:`in_background`). A :class:`StandingWorker` is
+started ahead of time, so that its set-up (imports, tables) is done on another core while this
+process waits on something else, such as a bench run's server. Without ``fork`` or a second core the
+work simply runs here when its result is asked for.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -58,3 +61,65 @@ def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
             executor.shutdown()
 
     return result
+
+
+def _standing_worker_start(parent: int) -> None:
+    """Initializer of a :class:`StandingWorker`: ends with its parent, and leaves signals to it.
+
+    A Ctrl-C reaches the whole process group: in the worker, waiting for work, it would print a
+    traceback. The parent handles the signal and ends the worker.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(parent)
+
+
+class StandingWorker:
+    """A worker process that runs ``set_up(*args)`` now and the calls given to :meth:`call` later.
+
+    The calls run in the same process as the set-up, so they find what it prepared (module state of
+    that process). Should the worker die, or fork be unavailable, the set-up and the call run here.
+    """
+
+    def __init__(self, set_up: Callable[..., Any], *args: Any) -> None:
+        self._set_up, self._args = set_up, args
+        self._ready_here = False
+        self._executor: ProcessPoolExecutor | None = None
+        if can_fork():
+            # Spawned, not forked: a worker that lives as long as a bench loop must not hold copies of this
+            # process's sockets and files (a closed listening socket would go on accepting in the copy).
+            self._executor = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_standing_worker_start,
+                initargs=(os.getpid(),),
+            )
+            self._ready = self._executor.submit(set_up, *args)
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in the worker, once its set-up is done (here if the worker is gone).
+
+        An error of the set-up or of the call is raised here, as if they had run here.
+        """
+        if self._executor is not None:
+            try:
+                self._ready.result()
+                return self._executor.submit(function, *args).result()
+            except BrokenProcessPool:
+                self.close()
+        if not self._ready_here:
+            self._set_up(*self._args)
+            self._ready_here = True
+        return function(*args)
+
+    def close(self) -> None:
+        """End the worker without waiting for it (it also ends with this process)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> StandingWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_tod.data.background import can_fork, in_background
+from spec_tod.data.background import StandingWorker, can_fork, in_background
 from spec_tod.settings import REPO_ROOT
 
 
@@ -60,3 +60,80 @@ def test_a_killed_parent_takes_its_worker_with_it(tmp_path: Path) -> None:
     if survived:
         os.kill(workers[0], signal.SIGKILL)  # not left behind by a failing test
     assert not survived, f"worker {workers[0]} outlived its killed parent"
+
+
+_PREPARED: list[int] = []
+
+
+def _set_up(value: int) -> None:
+    _PREPARED[:] = [value, os.getpid()]
+
+
+def _prepared() -> tuple[int, int]:
+    return _PREPARED[0], _PREPARED[1]
+
+
+def _fail() -> None:
+    raise ValueError("bad corpus")
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+def test_a_standing_worker_calls_find_its_set_up_done_in_another_process() -> None:
+    with StandingWorker(_set_up, 7) as worker:
+        value, pid = worker.call(_prepared)
+    assert value == 7 and pid != os.getpid()
+    assert _PREPARED == []  # the set-up ran in the worker only
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+def test_a_standing_worker_raises_its_set_up_error_at_the_call() -> None:
+    with StandingWorker(_fail) as worker, pytest.raises(ValueError, match="bad corpus"):
+        worker.call(_square, 3)
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+def test_a_dead_standing_worker_is_replaced_by_this_process() -> None:
+    worker = StandingWorker(_set_up, 5)
+    try:
+        pid = worker.call(_prepared)[1]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert worker.call(_prepared) == (5, os.getpid())  # set up again, here
+    finally:
+        worker.close()
+        _PREPARED.clear()
+
+
+_CTRL_C = """
+import os, signal, sys, time
+from spec_tod.data.background import StandingWorker
+from spec_tod.interrupts import install_for_commands
+install_for_commands()
+worker = StandingWorker(time.sleep, 0)
+worker.call(time.sleep, 0)
+print("ready", flush=True)
+try:
+    time.sleep(600)
+except KeyboardInterrupt:
+    worker.close()
+    print("stopped", flush=True)
+"""
+
+
+@pytest.mark.skipif(not (can_fork() and sys.platform.startswith("linux")), reason="needs fork, two cores and Linux")
+def test_ctrl_c_to_the_process_group_leaves_no_traceback_from_a_standing_worker() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CTRL_C], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "stopped" in out and "Traceback" not in err, err
