@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from spec_tod.data.database import VenueDatabase
+from spec_tod.data.normalize import standing_normaliser, start_normalising
 from spec_tod.data.readers import find_db_dir
 from spec_tod.fileio import check_output_path, write_json
 from spec_tod.provenance import provenance
@@ -107,8 +108,9 @@ def score_command(
         if path is not None:
             check_output_path(path, option)
     data_dir = (data_dir if data_dir is not None else default_data_dir()).resolve()
-    loaded = load_predictions(predictions)
-    with console.status("reading the references") as status:
+    with standing_normaliser(), console.status("reading the references") as status:
+        loaded = load_predictions(predictions)
+        start_normalising(turn["response"] for turns in loaded.values() for turn in turns)
         references = split_references(
             dataset, data_dir, split, db_dir=db_dir, booked_domains_file=booked_domains,
             goals_data_dir=(goals_data_dir or data_dir) if dataset == "multiwoz22" else None,

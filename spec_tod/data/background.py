@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 
@@ -81,41 +81,61 @@ class StandingWorker:
     that process). Should the worker die, or fork be unavailable, the set-up and the call run here.
     """
 
-    def __init__(self, set_up: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, set_up: Callable[..., Any], *args: Any, start: Literal["spawn", "fork"] = "spawn") -> None:
+        """``start``: a spawned worker holds no copy of this process's sockets and files, which matters
+        for one that lives as long as a bench loop (a closed listening socket would go on accepting in
+        the copy); forking is quicker to start, for a worker that lives a second or two."""
         self._set_up, self._args = set_up, args
         self._ready_here = False
         self._executor: ProcessPoolExecutor | None = None
         if can_fork():
-            # Spawned, not forked: a worker that lives as long as a bench loop must not hold copies of this
-            # process's sockets and files (a closed listening socket would go on accepting in the copy).
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=multiprocessing.get_context(start),
                 initializer=_standing_worker_start,
                 initargs=(os.getpid(),),
             )
             self._ready = self._executor.submit(set_up, *args)
 
-    def call(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` in the worker, once its set-up is done (here if the worker is gone).
+    def submit(self, function: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """Start ``function(*args)`` in the worker after its set-up; call the returned function for the result
+        (computed here if the worker is gone). An error of the set-up or of the call is raised there."""
+        if self._executor is None:
+            return lambda: self._here(function, *args)
+        try:
+            future = self._executor.submit(function, *args)
+        except BrokenProcessPool:
+            self.close()
+            return lambda: self._here(function, *args)
 
-        An error of the set-up or of the call is raised here, as if they had run here.
-        """
-        if self._executor is not None:
+        def result() -> T:
             try:
                 self._ready.result()
-                return self._executor.submit(function, *args).result()
+                return future.result()
             except BrokenProcessPool:
                 self.close()
+                return self._here(function, *args)
+
+        return result
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in the worker, once its set-up is done: :meth:`submit`, then its result."""
+        return self.submit(function, *args)()
+
+    def _here(self, function: Callable[..., T], *args: Any) -> T:
         if not self._ready_here:
             self._set_up(*self._args)
             self._ready_here = True
         return function(*args)
 
     def close(self) -> None:
-        """End the worker without waiting for it (it also ends with this process)."""
+        """End the worker once its current task, if any, is done (at most its set-up or one call).
+
+        Not leaving it to end on its own: an executor shut down without waiting races the
+        interpreter's exit, which then writes to the executor's closed wake-up pipe.
+        """
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
     def __enter__(self) -> StandingWorker:

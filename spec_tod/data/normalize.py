@@ -15,9 +15,10 @@ tables come from ``spec_tod/resources/mwz_eval`` (:mod:`spec_tod.data.mwz_tables
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
-from spec_tod.data.background import can_fork, in_background
+from spec_tod.data.background import StandingWorker, can_fork, in_background
 from spec_tod.data.mwz_tables import load_table
 
 _SLOT_NAMES = load_table("slot_name_mapping")
@@ -95,16 +96,67 @@ def normalise_responses(texts: Iterable[str]) -> list[str]:
     The Moses tokenizer is most of the time of scoring a test set, so on a machine with two cores
     the distinct unseen texts are split between this process and a worker.
     """
-    texts = list(texts)
-    todo = [text for text in dict.fromkeys(texts) if text not in _RESPONSES]
-    if len(todo) >= _PARALLEL_MIN and can_fork():
-        import spec_tod.data.moses  # noqa: F401  (once here rather than in both processes)
+    return normalise_responses_later(texts)()
 
-        half = len(todo) // 2
-        remote = in_background(_normalise_batch, todo[:half])
-        _RESPONSES.update(zip(todo[half:], _normalise_batch(todo[half:]), strict=True))
-        _RESPONSES.update(zip(todo[:half], remote(), strict=True))
-    return [normalise_response(text) for text in texts]
+
+def normalise_responses_later(texts: Iterable[str]) -> Callable[[], list[str]]:
+    """:func:`normalise_responses`, started now; call the returned function for the result.
+
+    Inside :func:`standing_normaliser` the unseen texts all go to its worker, which has imported
+    sacremoses meanwhile, and this process is free until it asks for the result.
+    """
+    texts = list(texts)
+    if _STANDING:
+        start_normalising(texts)
+    else:
+        todo = [text for text in dict.fromkeys(texts) if text not in _RESPONSES]
+        if len(todo) >= _PARALLEL_MIN and can_fork():
+            import spec_tod.data.moses  # noqa: F401  (once here rather than in both processes)
+
+            half = len(todo) // 2
+            _PENDING.append((todo[:half], in_background(_normalise_batch, todo[:half])))
+            _RESPONSES.update(zip(todo[half:], _normalise_batch(todo[half:]), strict=True))
+
+    def result() -> list[str]:
+        while _PENDING:
+            done, remote = _PENDING.pop(0)
+            _RESPONSES.update(zip(done, remote(), strict=True))
+        return [normalise_response(text) for text in texts]
+
+    return result
+
+
+def start_normalising(texts: Iterable[str]) -> None:
+    """Send the unseen ``texts`` to the :func:`standing_normaliser`'s worker now, if there is one; the
+    normalisation that asks for them later waits for these results instead of sending them again."""
+    if not _STANDING:
+        return
+    pending = {text for batch, _ in _PENDING for text in batch}
+    todo = [text for text in dict.fromkeys(texts) if text not in _RESPONSES and text not in pending]
+    if todo:
+        _PENDING.append((todo, _STANDING[0].submit(_normalise_batch, todo)))
+
+
+def _import_moses() -> None:
+    import spec_tod.data.moses  # noqa: F401
+
+
+_STANDING: list[StandingWorker] = []
+_PENDING: list[tuple[list[str], Callable[[], list[str]]]] = []
+"""Texts being normalised elsewhere, and the function that waits for their results."""
+
+
+@contextmanager
+def standing_normaliser() -> Iterator[None]:
+    """Within this block, responses are normalised by a worker forked now, which imports sacremoses
+    (0.2-0.3 s) while this process reads its inputs (``spec-tod score``; docs/speed.md)."""
+    with StandingWorker(_import_moses, start="fork") as worker:
+        _STANDING.append(worker)
+        try:
+            yield
+        finally:
+            _STANDING.remove(worker)
+            _PENDING.clear()  # results never asked for: those texts are normalised here if they come back
 
 
 def normalise_slot_name(name: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 
 MAX_ORDER = 4
 
@@ -65,19 +65,23 @@ def _counts(tokens: list[str]) -> tuple[dict[object, int], ...]:
     )
 
 
-def _counter() -> Callable[[str], NgramCounts]:
-    """A function giving each sentence's :data:`NgramCounts`, computed once per distinct sentence."""
-    seen: dict[str, NgramCounts] = {}
+_COUNTS: dict[str, NgramCounts] = {}
+"""Each sentence's :data:`NgramCounts`, computed once per process (a forked BLEU worker inherits them)."""
 
-    def counts(sentence: str) -> NgramCounts:
-        found = seen.get(sentence)
-        if found is None:
-            # sacrebleu strips trailing whitespace before tokenising, and splits on whitespace after.
-            tokens = tokenize_13a(sentence.rstrip()).split()
-            found = seen[sentence] = (len(tokens), _counts(tokens))
-        return found
 
-    return counts
+def _ngram_counts(sentence: str) -> NgramCounts:
+    found = _COUNTS.get(sentence)
+    if found is None:
+        # sacrebleu strips trailing whitespace before tokenising, and splits on whitespace after.
+        tokens = tokenize_13a(sentence.rstrip()).split()
+        found = _COUNTS[sentence] = (len(tokens), _counts(tokens))
+    return found
+
+
+def count_ngrams(sentences: Iterable[str]) -> None:
+    """Count the n-grams of ``sentences`` now (e.g. the references, while the responses are being normalised)."""
+    for sentence in sentences:
+        _ngram_counts(sentence)
 
 
 def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
@@ -87,13 +91,12 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
 
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    counts = _counter()
     correct = [0] * MAX_ORDER
     total = [0] * MAX_ORDER
     hypothesis_length = reference_length = 0
     for hypothesis, reference in zip(hypotheses, references, strict=True):
-        length, hypothesis_ngrams = counts(hypothesis)
-        its_length, reference_ngrams = counts(reference)
+        length, hypothesis_ngrams = _ngram_counts(hypothesis)
+        its_length, reference_ngrams = _ngram_counts(reference)
         hypothesis_length += length
         reference_length += its_length
         for order, (ngrams, matchable) in enumerate(zip(hypothesis_ngrams, reference_ngrams, strict=True)):

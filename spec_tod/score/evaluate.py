@@ -20,11 +20,11 @@ from spec_tod.data.background import in_background
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.gc_pause import gc_paused
-from spec_tod.data.normalize import normalise_responses, normalise_state
+from spec_tod.data.normalize import normalise_responses_later, normalise_state
 from spec_tod.data.readers import find_db_dir
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
-from spec_tod.score.bleu import bleu
+from spec_tod.score.bleu import bleu, count_ngrams
 from spec_tod.score.dst import dst_scores
 from spec_tod.score.inform_success import TOTAL, aggregate, dialogue_outcome
 from spec_tod.score.predictions import PredictedTurn, Predictions, parse_predictions
@@ -85,8 +85,8 @@ class Scorer:
         references = [self.references[dialogue_id] for dialogue_id in ids]
 
         stage("normalise")
-        flat = iter(normalise_responses(turn.response for i in ids for turn in parsed[i]))
-        responses = [[next(flat) for _turn in parsed[i]] for i in ids]
+        normalised = normalise_responses_later(turn.response for i in ids for turn in parsed[i])
+        # What needs no response is done while the responses are normalised (in a worker, when there is one).
         given_states = all(turn.state is not None for i in ids for turn in parsed[i])
         if given_states:
             states = [[normalise_state(turn.state or {}) for turn in parsed[i]] for i in ids]
@@ -98,11 +98,25 @@ class Scorer:
         else:
             domains = [estimate_active_domains(dialogue_states) for dialogue_states in states]
 
+        stage("dst")
+        dst = None
+        if given_states:
+            dst = dst_scores(
+                (predicted, gold)
+                for reference, dialogue_states in zip(references, states, strict=True)
+                for predicted, gold in zip(dialogue_states, reference.states[: len(dialogue_states)], strict=True)
+            )
+
+        stage("bleu references")
+        references_used = [ref for reference in references for ref in reference.responses[: len(parsed[reference.id])]]
+        count_ngrams(references_used)  # here, so that the BLEU worker forked below inherits them
+
+        stage("normalise (rest)")
+        flat = iter(normalised())
+        responses = [[next(flat) for _turn in parsed[i]] for i in ids]
+
         stage("inform/success")
         hypotheses = [response for dialogue in responses for response in dialogue]
-        references_used = [
-            ref for reference, dialogue in zip(references, responses, strict=True) for ref in reference.responses[: len(dialogue)]
-        ]
         bleu_score = in_background(bleu, hypotheses, references_used) if hypotheses else lambda: 0.0
         outcomes = [
             dialogue_outcome(reference.goal, reference.booked, dialogue, dialogue_states, dialogue_domains, self.database)
@@ -112,15 +126,6 @@ class Scorer:
 
         stage("richness")
         lexical = richness(hypotheses)
-
-        stage("dst")
-        dst = None
-        if given_states:
-            dst = dst_scores(
-                (predicted, gold)
-                for reference, dialogue_states in zip(references, states, strict=True)
-                for predicted, gold in zip(dialogue_states, reference.states[: len(dialogue_states)], strict=True)
-            )
 
         stage("bleu (rest)")
         corpus_bleu = bleu_score()
