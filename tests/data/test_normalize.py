@@ -90,3 +90,22 @@ def test_responses() -> None:
     assert normalise_response("i  'm   here .") == "i 'm here."
     assert placeholder_class("Restaurant_Name") == "NAME"
     assert placeholder_class("value_openhours") is None
+
+
+def test_a_standing_normaliser_gives_the_same_texts_and_leaves_nothing_pending() -> None:
+    from spec_tod.data import normalize
+
+    texts = [f"there are [value_count] hotels -s , number {k} ." for k in range(50)] + ["i  'm   here ."]
+    expected = [normalize._normalise_uncached(text) for text in texts]
+    with normalize.standing_normaliser():
+        normalize.start_normalising(texts[:30])
+        normalize.start_normalising(texts[10:40])  # only the 10 unseen ones are sent
+        assert sum(len(batch) for batch, _ in normalize._PENDING) == 40
+        later = normalize.normalise_responses_later(texts)
+        assert later() == expected
+        assert normalize._PENDING == []
+        normalize.start_normalising([text + " again" for text in texts])  # never asked for
+    assert normalize._PENDING == [] and normalize._STANDING == []
+    assert normalize.normalise_responses([text + " again" for text in texts[:2]]) == [
+        normalize._normalise_uncached(text + " again") for text in texts[:2]
+    ]
