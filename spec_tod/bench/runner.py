@@ -230,7 +230,7 @@ def run_bench(
         selected = [d for d in inputs.dialogues if options.shard is None or shard_of[d.id] == options.shard]
         paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
         session = _Session(options, config, inputs, template, uuid.uuid4().hex)
-        with _scorer_for(config, inputs) as scorer:
+        with _scorer_for(config, inputs, options.shard is None) as scorer:
             run_async(session.run(selected, shard_of, load_records(paths), on_start))
             records = load_records(paths)
             if missing_turns(config, inputs.dialogues, records):
@@ -251,9 +251,12 @@ def run_bench(
 
 
 @contextmanager
-def _scorer_for(config: RunConfig, inputs: Inputs) -> Iterator[PreparedScorer | None]:
-    """The final scoring's set-up, started on another core while the loop waits on the server (docs/speed.md)."""
-    if config.dataset not in SCORED_DATASETS or inputs.database is None:
+def _scorer_for(config: RunConfig, inputs: Inputs, whole_run: bool) -> Iterator[PreparedScorer | None]:
+    """The final scoring's set-up, started on another core while the loop waits on the server (docs/speed.md).
+
+    Not for one shard of several: that process scores only if it happens to finish the run last.
+    """
+    if not whole_run or config.dataset not in SCORED_DATASETS or inputs.database is None:
         yield None
         return
     with PreparedScorer(inputs.dialogues, database=inputs.database, goal_dialogues=inputs.goal_dialogues) as scorer:
