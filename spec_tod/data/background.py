@@ -14,11 +14,12 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import stat
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -64,34 +65,41 @@ def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
 
 
 def _standing_worker_start(parent: int) -> None:
-    """Initializer of a :class:`StandingWorker`: ends with its parent, and leaves signals to it.
+    """Initializer of a :class:`StandingWorker`: ends with its parent, leaves signals to it, holds no sockets.
 
     A Ctrl-C reaches the whole process group: in the worker, waiting for work, it would print a
-    traceback. The parent handles the signal and ends the worker.
+    traceback; the parent handles the signal and ends the worker. The worker lives as long as, say, a
+    bench loop, so it closes its copies of the parent's sockets: a copy of a server's listening socket
+    (a test's, or any in the same process) would go on accepting connections after the server closed it.
+    Its own pipes to the parent are not sockets.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
+    if os.path.isdir("/proc/self/fd"):
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                if stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                    os.close(int(name))
+            except OSError:  # the listing's own descriptor, already closed
+                pass
 
 
 class StandingWorker:
-    """A worker process that runs ``set_up(*args)`` now and the calls given to :meth:`call` later.
+    """A forked worker that runs ``set_up(*args)`` now and the calls given to :meth:`call` later.
 
     The calls run in the same process as the set-up, so they find what it prepared (module state of
     that process). Should the worker die, or fork be unavailable, the set-up and the call run here.
     """
 
-    def __init__(self, set_up: Callable[..., Any], *args: Any, start: Literal["spawn", "fork"] = "spawn") -> None:
-        """``start``: a spawned worker holds no copy of this process's sockets and files, which matters
-        for one that lives as long as a bench loop (a closed listening socket would go on accepting in
-        the copy); forking is quicker to start, for a worker that lives a second or two."""
+    def __init__(self, set_up: Callable[..., Any], *args: Any) -> None:
         self._set_up, self._args = set_up, args
         self._ready_here = False
         self._executor: ProcessPoolExecutor | None = None
         if can_fork():
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
-                mp_context=multiprocessing.get_context(start),
+                mp_context=multiprocessing.get_context("fork"),
                 initializer=_standing_worker_start,
                 initargs=(os.getpid(),),
             )

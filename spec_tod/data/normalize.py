@@ -150,7 +150,7 @@ _PENDING: list[tuple[list[str], Callable[[], list[str]]]] = []
 def standing_normaliser() -> Iterator[None]:
     """Within this block, responses are normalised by a worker forked now, which imports sacremoses
     (0.2-0.3 s) while this process reads its inputs (``spec-tod score``; docs/speed.md)."""
-    with StandingWorker(_import_moses, start="fork") as worker:
+    with StandingWorker(_import_moses) as worker:
         _STANDING.append(worker)
         try:
             yield
