@@ -29,6 +29,7 @@ from typing import Protocol
 
 from spec_tod import __version__
 from spec_tod.data.dialogue import Dialogue
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_database, load_dialogues
 from spec_tod.data.schema import Service, load_schema
 from spec_tod.errors import SpecTodError
@@ -238,9 +239,13 @@ def build_data(
     )
 
 
+@gc_paused()
 def build_all(builds: Sequence[BuildOptions], progress: ProgressSink | None = None) -> list[BuildSummary]:
     """Several builds (splits x tasks) in one go: every option checked and every split read (once each)
-    before the first file is written, so bad input in any split leaves no output of any build."""
+    before the first file is written, so bad input in any split leaves no output of any build.
+
+    The cyclic collector is paused throughout: the records are acyclic, and each collection would
+    scan the loaded splits again (docs/speed.md)."""
     for options in builds:
         check_options(options)
     reads: dict[tuple, LoadResult] = {}
