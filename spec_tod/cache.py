@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from spec_tod import __version__
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_open
 from spec_tod.settings import state_dir
@@ -93,7 +94,8 @@ def _read(entry: Path) -> Any | None:
         for name, digest in header["files"]:
             if file_sha256(Path(name)) != digest:
                 return None
-        return pickle.loads(payload)
+        with gc_paused():  # a split unpickles into millions of objects: no collections while they are made
+            return pickle.loads(payload)
     except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from spec_tod.du.instances import TASKS as DU_TASKS
+from spec_tod.du.tasks import TASKS as DU_TASKS
 from spec_tod.errors import SpecTodError
 from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 from spec_tod.tasks.build import BuildOptions, BuildSummary, build_all

@@ -117,7 +117,10 @@ class VenueDatabase:
     """The four venue tables the evaluator queries; build with :meth:`load`."""
 
     tables: dict[str, _Table]
-    _cache: dict[tuple[str, frozenset], list[str]] = field(default_factory=dict, repr=False)
+    _masks: dict[tuple[str, frozenset], int] = field(default_factory=dict, repr=False)
+    """Per query (domain, normalised constraints), the bitmask of the matching records."""
+    _ids: dict[tuple[str, frozenset], list[str]] = field(default_factory=dict, repr=False)
+    """Per query, the matching ids in file order (built only for :meth:`query`)."""
 
     @classmethod
     def load(cls, db_dir: Path) -> VenueDatabase:
@@ -177,13 +180,31 @@ class VenueDatabase:
         table = self.tables.get(domain)
         if table is None:
             return []
+        key = self._key(domain, constraints)
+        ids = self._ids.get(key)
+        if ids is None:
+            ids = self._ids[key] = self._ids_of(table, self._selected(table, key))
+        return list(ids)
+
+    def count(self, domain: str, constraints: Mapping[str, str]) -> int:
+        """``len(self.query(domain, constraints))``: the matching records counted from their bitmask,
+        without listing their ids (an end-to-end observation wants only the count)."""
+        table = self.tables.get(domain)
+        if table is None:
+            return 0
+        return self._selected(table, self._key(domain, constraints)).bit_count()
+
+    @staticmethod
+    def _key(domain: str, constraints: Mapping[str, str]) -> tuple[str, frozenset]:
         # Normalised names first, so that of two spellings of one slot the later wins, as in the evaluator.
         by_column = {normalise_slot_name(slot): value for slot, value in constraints.items()}
-        key = (domain, frozenset(by_column.items()))
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self._cache[key] = self._run(table, by_column)
-        return list(cached)
+        return domain, frozenset(by_column.items())
+
+    def _selected(self, table: _Table, key: tuple[str, frozenset]) -> int:
+        selected = self._masks.get(key)
+        if selected is None:
+            selected = self._masks[key] = self._run(table, dict(key[1]))
+        return selected
 
     def entity(self, domain: str, venue_id: str) -> dict[str, Any]:
         """The record (all columns, as in the file) with id (or train id) ``venue_id``."""
@@ -193,7 +214,8 @@ class VenueDatabase:
         return table.raw[table.index_of_id[venue_id]]
 
     @staticmethod
-    def _run(table: _Table, by_column: dict[str, str]) -> list[str]:
+    def _run(table: _Table, by_column: dict[str, str]) -> int:
+        """The bitmask of the records (bit i: record i) passing every constraint."""
         selected = (1 << len(table.ids)) - 1
         for column, value in by_column.items():
             if column not in table.columns or value in _IGNORED_VALUES:
@@ -203,7 +225,11 @@ class VenueDatabase:
                 wanted = time_to_minutes(wanted)
             selected &= table.mask(column, wanted)
             if not selected:
-                return []
+                return 0
+        return selected
+
+    @staticmethod
+    def _ids_of(table: _Table, selected: int) -> list[str]:
         ids = []
         while selected:
             lowest = selected & -selected

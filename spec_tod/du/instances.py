@@ -24,14 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from spec_tod.du import prompts
 from spec_tod.du.exemplars import AnnotatedExemplar, Skill
 from spec_tod.du.index import Retrieval, Retriever
-
-DuTask = Literal["du-knn", "du-rag", "du-binary", "du-slots-one", "du-slots-all"]
-TASKS: tuple[DuTask, ...] = ("du-knn", "du-rag", "du-binary", "du-slots-one", "du-slots-all")
+from spec_tod.du.tasks import TASKS as TASKS  # re-exported: the strategies' names live in a light module
+from spec_tod.du.tasks import DuTask as DuTask
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,15 @@ from typing import Protocol
 
 from spec_tod import __version__
 from spec_tod.data.dialogue import Dialogue
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_database, load_dialogues
-from spec_tod.data.schema import load_schema
+from spec_tod.data.schema import Service, load_schema
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_group
 from spec_tod.provenance import provenance
 from spec_tod.tasks.functions import is_multiwoz_domain, multiwoz_rules
 from spec_tod.tasks.length import TokenCounter
-from spec_tod.tasks.records import TASKS, Record, Task, build_record, dialogue_domains
+from spec_tod.tasks.records import TASKS, GoldCache, Record, Task, build_record, dialogue_domains
 from spec_tod.tasks.sampling import cap_per_domain, sample_fraction
 from spec_tod.tasks.writers import (
     Counts,
@@ -120,13 +121,32 @@ def check_options(options: BuildOptions) -> None:
         find_db_dir(Path(options.data_dir), options.db_dir)
 
 
+@dataclass
+class SharedWork:
+    """What the builds of one :func:`build_all` share beside the reads: each schema file read once
+    (so both tasks offer the same function objects) and the gold calls of each dialogue."""
+
+    schemas: dict[Path, dict[str, Service]] = dataclasses.field(default_factory=dict)
+    gold: GoldCache = dataclasses.field(default_factory=GoldCache)
+
+    def schema(self, path: Path) -> dict[str, Service]:
+        if path not in self.schemas:
+            self.schemas[path] = load_schema(path)
+        return self.schemas[path]
+
+
 def build_data(
-    options: BuildOptions, progress: ProgressSink | None = None, *, loaded: LoadResult | None = None
+    options: BuildOptions,
+    progress: ProgressSink | None = None,
+    *,
+    loaded: LoadResult | None = None,
+    shared: SharedWork | None = None,
 ) -> BuildSummary:
     """Build one data set as described in the module docstring and return its counts.
 
     ``loaded`` reuses dialogues already read with the same dataset, folder and split (building both
-    tasks from one read); otherwise the split is read here.
+    tasks from one read); otherwise the split is read here. ``shared``: work shared with the other
+    builds of the same command.
     """
     started = time.perf_counter()
     check_options(options)
@@ -134,7 +154,7 @@ def build_data(
     if loaded is None:
         loaded = read_split(options, progress)
     schema_file = find_schema(options.dataset, options.data_dir, options.schema_path, split=options.split)
-    schema = load_schema(schema_file)
+    schema = shared.schema(schema_file) if shared is not None else load_schema(schema_file)
     _check_schema_matches(schema_file, schema, loaded.dialogues)
 
     rng = random.Random(options.seed)
@@ -147,7 +167,7 @@ def build_data(
         progress.stage(f"building {options.task} records", len(chosen))
     records: list[Record] = []
     for dialogue in chosen:
-        records.append(build_record(dialogue, options.task, schema, options.seed, database))
+        records.append(build_record(dialogue, options.task, schema, options.seed, database, shared.gold if shared else None))
         if progress:
             progress.advance()
 
@@ -219,9 +239,13 @@ def build_data(
     )
 
 
+@gc_paused()
 def build_all(builds: Sequence[BuildOptions], progress: ProgressSink | None = None) -> list[BuildSummary]:
     """Several builds (splits x tasks) in one go: every option checked and every split read (once each)
-    before the first file is written, so bad input in any split leaves no output of any build."""
+    before the first file is written, so bad input in any split leaves no output of any build.
+
+    The cyclic collector is paused throughout: the records are acyclic, and each collection would
+    scan the loaded splits again (docs/speed.md)."""
     for options in builds:
         check_options(options)
     reads: dict[tuple, LoadResult] = {}
@@ -231,7 +255,8 @@ def build_all(builds: Sequence[BuildOptions], progress: ProgressSink | None = No
             # An e2e build of the split wants the missing-database warning that a dst-only read hides.
             wants_db = any(other.task == "e2e" for other in builds if _read_key(other) == key)
             reads[key] = read_split(dataclasses.replace(options, task="e2e" if wants_db else "dst"), progress)
-    return [build_data(options, progress, loaded=reads[_read_key(options)]) for options in builds]
+    shared = SharedWork()
+    return [build_data(options, progress, loaded=reads[_read_key(options)], shared=shared) for options in builds]
 
 
 def _read_key(options: BuildOptions) -> tuple:

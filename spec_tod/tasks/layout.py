@@ -169,21 +169,49 @@ def observation(domain: str | None, count: int | None) -> str:
     return observation_text(domain, count, True)
 
 
-def gold_turns(
-    task: Task, dialogue: Dialogue, functions: Mapping[str, dict], database: VenueDatabase | None
-) -> list[TurnText]:
-    """Every turn of ``dialogue`` as the training data shows it: gold calls, their observations
-    (counted from the calls' arguments, as at inference) and the task's gold reply."""
-    turns: list[TurnText] = []
+@dataclass(frozen=True)
+class GoldStep:
+    """What a gold turn's calls give, the same for both tasks: computed once when both are built."""
+
+    call: str
+    """The function message: the turn's gold calls or NO_FUNCTION_CALL."""
+    domain: str | None
+    """The domain of the last valid call (``None``: no call)."""
+    state: BeliefState
+    """The state tracked from the calls so far, after this turn's."""
+
+
+def gold_steps(dialogue: Dialogue, functions: Mapping[str, dict]) -> list[GoldStep]:
+    """Per turn of ``dialogue``, its gold calls and the state they leave (as at inference)."""
+    steps: list[GoldStep] = []
     previous: BeliefState = {}
     tracked: BeliefState = {}
     for turn in dialogue.turns:
         calls = gold_calls(turn, previous, functions)
         tracked, domain, _ = apply_calls(tracked, calls, functions)
+        steps.append(GoldStep(call=format_calls(calls), domain=domain, state=tracked))
+        previous = turn.belief_state
+    return steps
+
+
+def gold_turns(
+    task: Task,
+    dialogue: Dialogue,
+    functions: Mapping[str, dict],
+    database: VenueDatabase | None,
+    steps: Sequence[GoldStep] | None = None,
+) -> list[TurnText]:
+    """Every turn of ``dialogue`` as the training data shows it: gold calls, their observations
+    (counted from the calls' arguments, as at inference) and the task's gold reply. ``steps``:
+    :func:`gold_steps` of the same dialogue and functions, when already computed."""
+    if steps is None:
+        steps = gold_steps(dialogue, functions)
+    turns: list[TurnText] = []
+    for turn, step in zip(dialogue.turns, steps, strict=True):
         observed = ""
         if task == "e2e":
-            observed = observation(domain, db_count(database, domain, tracked) if domain else None)
+            domain = step.domain
+            observed = observation(domain, db_count(database, domain, step.state) if domain else None)
         reply = turn.system if task == "dst" else format_e2e_response(turn.system_acts, turn.system_delex)
-        turns.append(TurnText(user=turn.user, call=format_calls(calls), observation=observed, reply=reply))
-        previous = turn.belief_state
+        turns.append(TurnText(user=turn.user, call=step.call, observation=observed, reply=reply))
     return turns

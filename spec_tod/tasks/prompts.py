@@ -31,6 +31,7 @@ from spec_tod.tasks.functions import (
     slot_name,
 )
 from spec_tod.tasks.instructions import dst_instruction_block, e2e_instruction_block
+from spec_tod.tasks.jsontext import dumps
 from spec_tod.tasks.templates import jinja_template
 
 __all__ = [
@@ -102,7 +103,7 @@ def e2e_system_prompt(functions: list[dict], rng: random.Random) -> str:
 
 def format_function_call(function_name: str, arguments: dict) -> str:
     """``<function_call>{"function": ..., "arguments": {...}}</function_call>``."""
-    body = json.dumps({"function": function_name, "arguments": arguments}, ensure_ascii=False)
+    body = dumps({"function": function_name, "arguments": arguments})
     return FUNCTION_CALL_OPEN + body + FUNCTION_CALL_CLOSE
 
 
@@ -221,7 +222,7 @@ def _bracketed(name: str) -> str:
 
 def format_e2e_response(acts: Mapping, delex: str) -> str:
     """``Action: {...}`` + newline + the delexicalised response; the action JSON encoded once."""
-    return ACTION_PREFIX + json.dumps(action_dict(acts), ensure_ascii=False) + "\n" + delex
+    return ACTION_PREFIX + dumps(action_dict(acts)) + "\n" + delex
 
 
 def parse_e2e_response(text: str) -> tuple[dict | None, str]:

@@ -15,9 +15,11 @@ from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.schema import Service
 from spec_tod.tasks.layout import (
     TRAINED_ROLE,
+    GoldStep,
     Message,
     Task,
     conversation,
+    gold_steps,
     gold_turns,
     offered_domains,
     system_messages,
@@ -52,13 +54,45 @@ def offered_functions(schema: dict[str, Service], dialogue: Dialogue) -> dict[st
     return {function_domain(f["name"]) or f["name"]: f for f in functions_for(schema, offered_domains(dialogue))}
 
 
+class GoldCache:
+    """The gold steps of dialogues, so that a DST and an end-to-end build of one read compute them once.
+
+    Kept by the identity of the dialogue and of its offered function dicts (both held here, so an id
+    is never reused): hashing or comparing them would cost about what computing the steps does.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Dialogue, tuple[dict, ...], list[GoldStep]]] = {}
+
+    def steps(self, dialogue: Dialogue, functions: dict[str, dict]) -> list[GoldStep]:
+        offered = tuple(functions.values())
+        entry = self._entries.get(id(dialogue))
+        if (
+            entry is not None
+            and entry[0] is dialogue
+            and len(entry[1]) == len(offered)
+            and all(kept is function for kept, function in zip(entry[1], offered, strict=True))
+        ):
+            return entry[2]
+        steps = gold_steps(dialogue, functions)
+        self._entries[id(dialogue)] = (dialogue, offered, steps)
+        return steps
+
+
 def build_record(
-    dialogue: Dialogue, task: Task, schema: dict[str, Service], seed: int, database: VenueDatabase | None = None
+    dialogue: Dialogue,
+    task: Task,
+    schema: dict[str, Service],
+    seed: int,
+    database: VenueDatabase | None = None,
+    gold: GoldCache | None = None,
 ) -> Record:
-    """The ``task`` record of one dialogue; ``database`` counts the venues of end-to-end observations."""
+    """The ``task`` record of one dialogue; ``database`` counts the venues of end-to-end observations;
+    ``gold`` shares the gold calls with the other task's build of the same dialogues."""
     functions = offered_functions(schema, dialogue)
     dst_system, e2e_system = system_messages(list(functions.values()), seed, dialogue.id)
-    turns = gold_turns(task, dialogue, functions, database)
+    steps = gold.steps(dialogue, functions) if gold is not None else None
+    turns = gold_turns(task, dialogue, functions, database, steps)
     messages = conversation(task, dst_system if task == "dst" else e2e_system, turns)
     trained = TRAINED_ROLE[task]
     return Record(

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from spec_tod.fileio import AtomicGroup, atomic_open
+from spec_tod.tasks.jsontext import dumps
 
 Layout = Literal["sharegpt", "messages"]
 LAYOUTS: tuple[Layout, ...] = ("sharegpt", "messages")
@@ -53,7 +54,7 @@ def jsonl_line(record_id: str, messages: Sequence[tuple[str, str]], weights: Seq
                 for (role, text), weight in zip(messages, weights, strict=True)
             ],
         }
-    return json.dumps(row, ensure_ascii=False)
+    return dumps(row)
 
 
 def write_lines(path: Path, lines: Iterable[str], group: AtomicGroup | None = None) -> str:

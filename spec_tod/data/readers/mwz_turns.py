@@ -16,7 +16,7 @@ def db_count(db: VenueDatabase | None, domain: str, state: BeliefState) -> int |
     if db is None or domain not in DB_DOMAINS or domain not in state:
         return None
     constraints = {slot: value for slot, value in state[domain].items() if not slot.startswith("book")}
-    return len(db.query(domain, constraints))
+    return db.count(domain, constraints)
 
 
 @dataclass
