@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
 
+from spec_tod.fileio import AtomicGroup
 from spec_tod.settings import default_data_dir
 
 
@@ -16,6 +18,16 @@ def data_dir() -> Path:
     if not (path / "multiwoz21" / "test.json.zip").is_file():
         pytest.fail(f"shared data not found at {path}: set SPEC_TOD_DATA_DIR to the data folder")
     return path
+
+
+@pytest.fixture()
+def json_writes_fill_the_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every JSON file of an atomic group (a manifest, say) fails as on a full disk, after any earlier writes."""
+
+    def disk_full(self, path, data, *, indent=2):  # noqa: ANN001, ANN202
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(AtomicGroup, "write_json", disk_full)
 
 
 pytest_plugins = ["tests.fixtures.tiny_model", "tests.fixtures.dockerd"]

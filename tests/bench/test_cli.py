@@ -25,10 +25,15 @@ def _shard_lines(run_dir: Path) -> int:
     return sum(path.read_bytes().count(b"\n") for path in (run_dir / "shards").glob("*.jsonl"))
 
 
+def _slow_run(url: str, data_dir: Path, run_dir: Path) -> list[str]:
+    """Bench arguments for a run of LIMIT dialogues, two turns at a time: slow enough to catch mid-run."""
+    return ["--endpoint", url, "--template", "llama3", "--limit-dialogues", LIMIT, "--concurrency", "2",
+            "--data-dir", str(data_dir), "--run-dir", str(run_dir)]  # fmt: skip
+
+
 def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_predictions(tmp_path: Path, data_dir: Path) -> None:
     with ScriptedServer(delay_s=0.05) as server:
-        args = ["--endpoint", server.url, "--template", "llama3", "--limit-dialogues", LIMIT, "--concurrency", "2",
-                "--shards", "2", "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "killed")]  # fmt: skip
+        args = [*_slow_run(server.url, data_dir, tmp_path / "killed"), "--shards", "2"]
         process = subprocess.Popen([*spec_tod_command(), "bench", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while process.poll() is None and time.monotonic() < deadline:
@@ -142,8 +147,7 @@ def _wait_for_lines(process: subprocess.Popen[str], run_dir: Path, lines: int) -
 def test_a_second_process_on_the_run_dir_is_refused_and_the_first_completes(tmp_path: Path, data_dir: Path) -> None:
     run_dir = tmp_path / "run"
     with ScriptedServer(delay_s=0.05) as server:
-        args = ["--endpoint", server.url, "--template", "llama3", "--limit-dialogues", LIMIT, "--concurrency", "2",
-                "--data-dir", str(data_dir), "--run-dir", str(run_dir)]  # fmt: skip
+        args = _slow_run(server.url, data_dir, run_dir)
         first = _start(args)
         _wait_for_lines(first, run_dir, 4)
         server.delay_s = 1.0  # holds the first run back while the second starts (seconds of imports)
@@ -167,8 +171,7 @@ def test_a_second_process_on_the_run_dir_is_refused_and_the_first_completes(tmp_
 def test_sigterm_stops_cleanly_and_the_rerun_continues(tmp_path: Path, data_dir: Path) -> None:
     run_dir = tmp_path / "run"
     with ScriptedServer(delay_s=0.05) as server:
-        args = ["--endpoint", server.url, "--template", "llama3", "--limit-dialogues", LIMIT, "--concurrency", "2",
-                "--data-dir", str(data_dir), "--run-dir", str(run_dir)]  # fmt: skip
+        args = _slow_run(server.url, data_dir, run_dir)
         process = _start(args)
         _wait_for_lines(process, run_dir, KILL_AFTER_LINES)
         process.send_signal(signal.SIGTERM)

@@ -8,7 +8,6 @@ intent the share that retrieval makes reachable.
 
 from __future__ import annotations
 
-import errno
 import json
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from spec_tod.du.exemplars import ExemplarSet
 from spec_tod.du.index import ExemplarIndex, Retriever
 from spec_tod.du.instances import views
 from spec_tod.errors import SpecTodError
-from spec_tod.fileio import AtomicGroup
 from tests.du.answer_server import AnswerServer
 
 RENDER = PromptRenderer(load_chat_template("llama3"))  # what bench --template llama3 renders with
@@ -148,11 +146,9 @@ def test_an_unknown_prompt_is_refused_and_the_run_fails(cli, built, data_dir: Pa
     assert "incomplete" in (run_dir / "report.md").read_text()
 
 
-def test_a_manifest_that_cannot_be_written_leaves_no_records(built, data_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    def disk_full(self, path, data, *, indent=2):  # the disk fills up after the records were written
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-    monkeypatch.setattr(AtomicGroup, "write_json", disk_full)
+def test_a_manifest_that_cannot_be_written_leaves_no_records(
+    built, data_dir: Path, tmp_path: Path, json_writes_fill_the_disk: None
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(SpecTodError, match=str(out)):

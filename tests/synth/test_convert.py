@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import json
 from pathlib import Path
 
 import pytest
 
 from spec_tod.errors import SpecTodError
-from spec_tod.fileio import AtomicGroup
 from spec_tod.synth.convert import convert, intent_functions, system_prompt
 from spec_tod.synth.graph import Graph
 from spec_tod.synth.simulate import read_dialogues
@@ -71,12 +69,8 @@ def test_messages_layout_and_same_bytes_twice(restaurant_graph: Graph, simulated
 
 
 def test_a_manifest_that_cannot_be_written_leaves_no_records(
-    restaurant_graph: Graph, simulated_run, tmp_path: Path, monkeypatch
+    restaurant_graph: Graph, simulated_run, tmp_path: Path, json_writes_fill_the_disk: None
 ) -> None:
-    def disk_full(self, path, data, *, indent=2):  # the disk fills up after the records were written
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-    monkeypatch.setattr(AtomicGroup, "write_json", disk_full)
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(SpecTodError, match=str(out)):
