@@ -52,7 +52,9 @@ def _completion_body(path: str, payload: dict) -> tuple[int, dict]:
             "object": "text_completion",
             "model": payload.get("model") or "delay-server",
             "choices": [{"index": 0, "text": text, "finish_reason": finish}],
-            "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": n, "total_tokens": 0},
+            # words counted by their separators: `len(prompt.split())` was 40% of this server's CPU on
+            # dialogue-sized prompts, taken from the client it measures on a 2-core machine
+            "usage": {"prompt_tokens": prompt.count(" ") + 1, "completion_tokens": n, "total_tokens": 0},
         }
     return 200, {
         "generated_text": text,
