@@ -38,6 +38,7 @@ import httpx
 
 from spec_tod.bench.arrivals import ArrivalSchedule
 from spec_tod.bench.availability import DEFAULT_OUTAGE_BUDGET_S, EndpointHealth, OutageClock, OutagePolicy
+from spec_tod.bench.json_body import BodyEncoder
 from spec_tod.bench.protocols import (
     PROTOCOLS,
     Generated,
@@ -225,6 +226,7 @@ class CompletionClient:
         self.stats = ClientStats()
         self._rng = random.Random(rng_seed)
         self._slots = asyncio.Semaphore(concurrency)
+        self._bodies = BodyEncoder()
         # trust_env=False: proxy variables would route requests past the transport
         self._http = httpx.AsyncClient(
             transport=PooledTransport(max_connections=concurrency),
@@ -273,7 +275,7 @@ class CompletionClient:
         spent (see the module docstring), or at once on an answer that retrying cannot fix: a 4xx
         other than 429 (with the server's message), or an answer too large for ``max_new_tokens``.
         """
-        body = json.dumps(self._protocol.payload(prompt, params, self.model, self.stream)).encode()
+        body = self._bodies.encode(self._protocol.payload(prompt, params, self.model, self.stream))
         if self.arrivals is not None:
             await self.arrivals.wait()
         max_bytes = params.max_new_tokens * MAX_ANSWER_BYTES_PER_TOKEN + MAX_ANSWER_OVERHEAD_BYTES

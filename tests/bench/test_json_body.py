@@ -1,0 +1,62 @@
+"""Request bodies encoded line by line are ``json.dumps(payload).encode()``, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from spec_tod.bench.json_body import BodyEncoder
+from spec_tod.bench.prompts import dialogue_prompts
+from spec_tod.bench.protocols import GenerationParams, OpenAICompletions, TGIGenerate
+from spec_tod.bench.runner import load_inputs
+from spec_tod.chat.template import load_chat_template
+from spec_tod.tasks.layout import gold_turns
+
+PARAMS = (
+    GenerationParams(max_new_tokens=128, stop=("<|eot_id|>",)),
+    GenerationParams(max_new_tokens=64, temperature=0.7, top_p=0.9, top_k=20, seed=3, repetition_penalty=1.1),
+)
+
+
+def test_every_prompt_of_the_test_dialogues_encodes_as_json_dumps(data_dir: Path) -> None:
+    template = load_chat_template("llama3")
+    encoder = BodyEncoder()
+    inputs = load_inputs("multiwoz21", data_dir, "test", 60)
+    compared = 0
+    for dialogue in inputs.dialogues:
+        prompts = dialogue_prompts(dialogue, inputs.schema, 42)
+        history = gold_turns("e2e", dialogue, prompts.functions, inputs.database)
+        for turn, current in enumerate(history):
+            for messages, role in (
+                prompts.dst_prompt(turn),
+                prompts.response_prompt(turn, history, current.call, current.observation),
+            ):
+                text = template.render([{"role": r, "content": c} for r, c in messages], {"role": role, "content": ""}).text
+                for protocol in (OpenAICompletions, TGIGenerate):
+                    for params in PARAMS:
+                        payload = protocol.payload(text, params, "served-model", False)
+                        assert encoder.encode(payload) == json.dumps(payload).encode(), (dialogue.id, turn, role)
+                        compared += 1
+    assert compared > 4 * 800
+    assert 0 < len(encoder._lines) < compared  # lines were remembered, and met again
+
+
+def test_any_text_encodes_as_json_dumps() -> None:
+    rng = random.Random(7)
+    alphabet = ['"', "\\", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "é", "€", "\u2028", "\U0001f600", "\ud800", "a", " ", "/"]
+    encoder = BodyEncoder()
+    encoder.max_lines = 50  # forgotten and relearnt along the way
+    texts = ["\n" * 1500, "x" * 1024, "\n" + "y" * 1100 + "\n"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1024, 3000))) for _ in range(300)]
+    for text in texts:
+        for payload in ({"prompt": text}, {"prompt": text, "max_tokens": 5, "stop": ["\n", text[:10]]}, {"inputs": text, "parameters": {}}):
+            assert encoder.encode(payload) == json.dumps(payload).encode()
+    assert len(encoder._lines) <= 50 + max(text.count("\n") + 1 for text in texts)  # the limit is checked per text
+
+
+def test_short_prompts_and_other_bodies_are_dumped_whole() -> None:
+    encoder = BodyEncoder()
+    for payload in ({}, {"prompt": "short\nprompt"}, {"messages": [{"role": "user", "content": "x" * 5000}]}, {"max_tokens": 3, "prompt": "z" * 2000}):
+        assert encoder.encode(payload) == json.dumps(payload).encode()
+    assert encoder._lines == {}
