@@ -98,10 +98,11 @@ def main() -> None:
         process = statistics.median(total for total, _, _ in figures)
         cost = statistics.median(total - loop for total, loop, _ in figures)
         cpu = statistics.median(cpu for _, _, cpu in figures)
+        loop = statistics.median(loop for _, loop, _ in figures)
         print(
             f"`spec-tod bench` as a process ({name}): {process:.2f} s, of which fixed cost (all but the loop) "
             f"{cost:.2f} s, median of {len(figures)}{' (goal < 1 s)' if name == 'spec-tod' else ''}; "
-            f"CPU of the whole process {cpu:.2f} s"
+            f"CPU of the whole process {cpu:.2f} s; its loop {loop:.2f} s -> {loop / ideal:.3f}x ideal"
         )
     print(f"latency p50 dst {report['latency_s']['dst']['p50_s'] * 1000:.1f} ms, "
           f"response {report['latency_s']['response']['p50_s'] * 1000:.1f} ms; "

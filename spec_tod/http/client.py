@@ -16,7 +16,7 @@ a semaphore); every request in flight has its own connection.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,14 +35,17 @@ class LeanClient:
         self._pools: dict[tuple[str, str, int], ConnectionPool] = {}
         self._heads: dict[str, tuple[ConnectionPool, bytes]] = {}
 
-    async def post(self, url: str, body: bytes, *, timeout_s: float | None) -> Response:
-        """POST ``body`` to ``url`` (http or https); the whole answer."""
+    async def post(
+        self, url: str, body: bytes, *, timeout_s: float | None, on_settled: Callable[[], None] | None = None
+    ) -> Response:
+        """POST ``body`` to ``url`` (http or https); the whole answer. ``on_settled``: see
+        :meth:`ConnectionPool.request <spec_tod.http.connection.ConnectionPool.request>`."""
         target = self._heads.get(url)
         if target is None:
             target = self._heads[url] = self._target(url)
         pool, head = target
         data = b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body)
-        return await pool.request(data, connect_timeout_s=timeout_s, read_timeout_s=timeout_s)
+        return await pool.request(data, connect_timeout_s=timeout_s, read_timeout_s=timeout_s, on_settled=on_settled)
 
     def close(self) -> None:
         """Close every connection; requests in flight fail with ``httpx.ReadError``."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -83,6 +84,7 @@ class _Connection(asyncio.Protocol):
         self._in_trailers = False
         self._trailer_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._on_settled: Callable[[], None] | None = None
         self.idle_timeout_s: float | None = None
         """How long the server keeps this connection open when idle (its ``Keep-Alive: timeout=N``), if it said."""
         self.idle_since = 0.0
@@ -117,15 +119,23 @@ class _Connection(asyncio.Protocol):
     # use
 
     def exchange(
-        self, request: bytes, *, bodiless: bool, timeout_s: float | None
+        self,
+        request: bytes,
+        *,
+        bodiless: bool,
+        timeout_s: float | None,
+        on_settled: Callable[[], None] | None = None,
     ) -> asyncio.Future[tuple[Response, bool]]:
         """Send ``request`` (head and body); the future gives the response and whether to keep the connection.
 
         ``bodiless``: the request is a HEAD (its answer has no body). Past ``timeout_s`` the future
-        fails with ``httpx.ReadTimeout`` and the connection closes.
+        fails with ``httpx.ReadTimeout`` and the connection closes. ``on_settled`` is called once, as
+        the future is settled (in the callback that read the answer's last byte, or the failure),
+        before the task awaiting it runs again.
         """
         loop = asyncio.get_running_loop()
         self._waiter = waiter = loop.create_future()
+        self._on_settled = on_settled
         self._bodiless = bodiless
         self._head = None
         self._scan_from = 0
@@ -136,7 +146,7 @@ class _Connection(asyncio.Protocol):
         self._in_trailers = False
         self._trailer_bytes = 0
         if self.transport is None:  # closed by the server between connecting and this request
-            waiter.set_exception(httpx.RemoteProtocolError("server closed the connection before the request"))
+            self._settle(exc=httpx.RemoteProtocolError("server closed the connection before the request"))
             return waiter
         self.transport.write(request)
         if timeout_s is not None:
@@ -160,12 +170,14 @@ class _Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         waiter = self._waiter
-        if waiter is None or waiter.done():
-            return
-        if exc is not None:
-            waiter.set_exception(exc)
-        elif result is not None:
-            waiter.set_result(result)
+        if waiter is not None and not waiter.done():
+            if exc is not None:
+                waiter.set_exception(exc)
+            elif result is not None:
+                waiter.set_result(result)
+        on_settled, self._on_settled = self._on_settled, None
+        if on_settled is not None:
+            on_settled()
 
     def _fail(self, exc: Exception) -> None:
         self._settle(exc=exc)
@@ -329,6 +341,7 @@ class ConnectionPool:
         bodiless: bool = False,
         connect_timeout_s: float | None = None,
         read_timeout_s: float | None = None,
+        on_settled: Callable[[], None] | None = None,
     ) -> Response:
         """Send one whole request (head and body, as bytes); the whole response.
 
@@ -336,10 +349,15 @@ class ConnectionPool:
         ``read_timeout_s`` waiting for the whole answer once the request is written. Nothing is
         retried here, not even a keep-alive race (a server closing an idle connection as the
         request goes out): the caller retries, so every attempt the server may have seen is counted.
+        ``on_settled`` is called once the request is written and its answer read (or it failed, or was
+        cancelled), in the callback that settled it: a caller that bounds the requests on the wire
+        frees a place there, an event-loop round sooner than after this coroutine returns.
         """
         connection = await self._acquire(connect_timeout_s)
         try:
-            response, keep_alive = await connection.exchange(data, bodiless=bodiless, timeout_s=read_timeout_s)
+            response, keep_alive = await connection.exchange(
+                data, bodiless=bodiless, timeout_s=read_timeout_s, on_settled=on_settled
+            )
         except BaseException:
             self._release(connection, keep=False)
             raise

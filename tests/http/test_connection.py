@@ -87,3 +87,51 @@ def test_close_before_the_whole_body_is_a_drop():
 def test_malformed_answers_are_rejected(raw: bytes):
     results, _ = request_twice([raw])
     assert all(isinstance(r, httpx.RemoteProtocolError) for r in results)
+
+
+def _settle_events(pieces: list[bytes], *, close: bool = False, cancel: bool = False) -> list[str]:
+    """What happened, in order, around one request whose ``on_settled`` records itself."""
+
+    async def run(url: str) -> list[str]:
+        pool = ConnectionPool("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        events: list[str] = []
+        request = asyncio.ensure_future(
+            pool.request(REQUEST, connect_timeout_s=5, read_timeout_s=5, on_settled=lambda: events.append("settled"))
+        )
+        if cancel:
+            for _ in range(1000):  # until the request is written and its answer awaited (bounded)
+                if any(connection._waiter is not None for connection in pool._busy):
+                    break
+                await asyncio.sleep(0.005)
+            request.cancel()
+        try:
+            await request
+            events.append("answer")
+        except (httpx.TransportError, asyncio.CancelledError) as exc:
+            events.append(type(exc).__name__)
+        await asyncio.sleep(0.05)  # a late second call would show here
+        pool.close()
+        return events
+
+    with RawServer(pieces, close=close) as server:
+        return asyncio.run(run(server.url))
+
+
+def test_on_settled_runs_once_before_the_awaiting_task_resumes():
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    assert _settle_events(bytewise(raw)) == ["settled", "answer"]
+
+
+def test_on_settled_runs_once_when_the_server_drops_the_answer():
+    assert _settle_events([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], close=True) == [
+        "settled",
+        "RemoteProtocolError",
+    ]
+
+
+def test_on_settled_runs_once_when_the_request_is_cancelled():
+    # the answer never ends (10 bytes announced, 3 sent): the request is cancelled while it waits
+    assert _settle_events([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], cancel=True) == [
+        "settled",
+        "CancelledError",
+    ]
