@@ -4,29 +4,30 @@ Scoring a test set is a few seconds of pure-Python work in independent pieces (M
 of the responses, BLEU beside Inform/Success); on a machine with two cores running one piece in a
 forked worker nearly halves the wall time (:func:`in_background`). A :class:`StandingWorker` is
 started ahead of time, so that its set-up (imports, tables) is done on another core while this
-process waits on something else, such as a bench run's server. Without ``fork`` or a second core the
-work simply runs here when its result is asked for.
+process waits on something else, such as a bench run's server. :class:`Forked` runs a function in a
+plain forked child that reads its arguments where they lie (build-data's builds of a second split).
+Without ``fork`` or a second core the work simply runs here when its result is asked for.
 """
 
 from __future__ import annotations
 
-import ctypes
-import multiprocessing
 import os
+import pickle
 import signal
 import stat
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 
 
 def can_fork() -> bool:
     """Whether a forked worker can run beside this process on another core."""
-    return (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+    return (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -40,6 +41,8 @@ def _die_with_parent(parent: int) -> None:
     the one that waits for the result, so the signal cannot come while the result is still wanted.
     """
     if sys.platform.startswith("linux"):
+        import ctypes
+
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the signal was asked for
         os._exit(1)
@@ -50,6 +53,9 @@ def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
     function to wait for its result."""
     if not can_fork():
         return lambda: function(*args)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     executor = ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(),)
     )
@@ -62,6 +68,81 @@ def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
             executor.shutdown()
 
     return result
+
+
+class Forked(Generic[T]):
+    """``function(*args)`` started in a forked child that shares this process's memory as it is now.
+
+    Unlike :func:`in_background`, nothing is pickled on the way in: the child reads ``args`` where they
+    lie, so large loaded data (a corpus split) costs nothing to hand over; the result comes back pickled.
+    The child ignores the terminal's Ctrl-C (the parent stops it: :meth:`stop`), ends with its parent, and
+    leaves without running the parent's exit handlers. If it dies, or fork is unavailable, the function
+    runs here when its result is asked for.
+    """
+
+    def __init__(self, function: Callable[..., T], *args: Any) -> None:
+        self._function, self._args = function, args
+        self._child: int | None = None
+        if not can_fork():
+            return
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()  # else the child's copy of the buffers is written twice
+        parent = os.getpid()
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(read_end)
+            self._run_child(parent, write_end)
+        os.close(write_end)
+        self._child, self._pipe = child, read_end
+
+    def _run_child(self, parent: int, write_end: int) -> NoReturn:
+        status = 0
+        try:
+            _standing_worker_start(parent)
+            # SIGTERM from stop() unwinds the function, so that its finally blocks remove temporary files
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+            try:
+                outcome: tuple[bool, Any] = (True, self._function(*self._args))
+            except BaseException as error:  # every failure goes back to the parent
+                outcome = (False, error)
+            try:
+                data = pickle.dumps(outcome)
+            except Exception as error:
+                data = pickle.dumps((False, RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]} ({error})")))
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+
+    def result(self) -> T:
+        """The function's result, or its error raised here; computed here if the child died."""
+        if self._child is None:
+            return self._function(*self._args)
+        with os.fdopen(self._pipe, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(self._child, 0)
+        self._child = None
+        if not data:  # the child died before it could answer
+            return self._function(*self._args)
+        ok, value = pickle.loads(data)
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """End the child if it still runs (its function is interrupted and cleans up), and wait for it."""
+        if self._child is None:
+            return
+        try:
+            os.kill(self._child, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self._child, 0)
+        os.close(self._pipe)
+        self._child = None
 
 
 def _standing_worker_start(parent: int) -> None:
@@ -85,6 +166,14 @@ def _standing_worker_start(parent: int) -> None:
                 pass
 
 
+def _broken_pool() -> type[Exception]:
+    """``BrokenProcessPool``, imported only where a pool runs: concurrent.futures and multiprocessing take
+    30 ms to import, which a command that forks with :func:`in_fork` (build-data) need not pay."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    return BrokenProcessPool
+
+
 class StandingWorker:
     """A forked worker that runs ``set_up(*args)`` now and the calls given to :meth:`call` later.
 
@@ -97,6 +186,9 @@ class StandingWorker:
         self._ready_here = False
         self._executor: ProcessPoolExecutor | None = None
         if can_fork():
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("fork"),
@@ -112,7 +204,7 @@ class StandingWorker:
             return lambda: self._here(function, *args)
         try:
             future = self._executor.submit(function, *args)
-        except BrokenProcessPool:
+        except _broken_pool():
             self.close()
             return lambda: self._here(function, *args)
 
@@ -120,7 +212,7 @@ class StandingWorker:
             try:
                 self._ready.result()
                 return future.result()
-            except BrokenProcessPool:
+            except _broken_pool():
                 self.close()
                 return self._here(function, *args)
 

@@ -19,6 +19,7 @@ several corpora, FnCTOD-style, can be built into one folder), and with ``hf_data
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import time
 import warnings
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from spec_tod import __version__
+from spec_tod.data.background import Forked, can_fork
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_database, load_dialogues
@@ -255,6 +257,28 @@ def build_all(builds: Sequence[BuildOptions], progress: ProgressSink | None = No
             # An e2e build of the split wants the missing-database warning that a dst-only read hides.
             wants_db = any(other.task == "e2e" for other in builds if _read_key(other) == key)
             reads[key] = read_split(dataclasses.replace(options, task="e2e" if wants_db else "dst"), progress)
+    by_read: dict[tuple, list[int]] = {}
+    for index, options in enumerate(builds):
+        by_read.setdefault(_read_key(options), []).append(index)
+    # A split's builds share its gold calls, so they stay together: the first split's are built here, the
+    # others' in forked children, one per spare core (docs/speed.md); the splits beyond the cores, here too.
+    groups = list(by_read.values())
+    children = min(len(groups) - 1, (os.cpu_count() or 1) - 1) if can_fork() else 0
+    here = [index for group in [groups[0], *groups[1 + children :]] for index in group]
+    started = [(group, Forked(_build_group, [builds[i] for i in group], reads)) for group in groups[1 : 1 + children]]
+    try:
+        summaries = dict(zip(here, _build_group([builds[i] for i in here], reads, progress), strict=True))
+        for group, child in started:
+            summaries.update(zip(group, child.result(), strict=True))
+    finally:
+        for _, child in started:
+            child.stop()  # after an error or an interrupt here: the other builds stop too, cleaning up
+    return [summaries[index] for index in range(len(builds))]
+
+
+def _build_group(
+    builds: Sequence[BuildOptions], reads: dict[tuple, LoadResult], progress: ProgressSink | None = None
+) -> list[BuildSummary]:
     shared = SharedWork()
     return [build_data(options, progress, loaded=reads[_read_key(options)], shared=shared) for options in builds]
 

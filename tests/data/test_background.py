@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_tod.data.background import StandingWorker, can_fork, in_background
+from spec_tod.data.background import Forked, StandingWorker, can_fork, in_background
 from spec_tod.settings import REPO_ROOT
 
 
@@ -137,3 +137,52 @@ def test_ctrl_c_to_the_process_group_leaves_no_traceback_from_a_standing_worker(
         if process.poll() is None:
             process.kill()
     assert "stopped" in out and "Traceback" not in err, err
+
+
+def _pid_and_len(items: list) -> tuple[int, int]:
+    return os.getpid(), len(items)
+
+
+def test_a_forked_call_reads_its_arguments_in_place_and_returns_from_another_process() -> None:
+    if not can_fork():
+        pytest.skip("no fork or a single core")
+    unpicklable = [lambda: None, open(os.devnull)]  # handed over by fork, never pickled
+    pid, length = Forked(_pid_and_len, unpicklable).result()
+    unpicklable[1].close()
+    assert (pid != os.getpid(), length) == (True, 2)
+
+
+def test_a_forked_call_raises_its_error_here() -> None:
+    with pytest.raises(ValueError, match="bad corpus"):
+        Forked(_fail).result()
+
+
+def _wait_then_clean(started: Path, cleaned: Path) -> None:
+    started.write_text("")
+    try:
+        time.sleep(600)
+    finally:
+        cleaned.write_text("")
+
+
+def test_stopping_a_forked_call_interrupts_it_and_its_finally_blocks_run(tmp_path: Path) -> None:
+    if not can_fork():
+        pytest.skip("no fork or a single core")
+    started, cleaned = tmp_path / "started", tmp_path / "cleaned"
+    child = Forked(_wait_then_clean, started, cleaned)
+    for _ in range(2000):  # until the function runs (bounded)
+        if started.exists():
+            break
+        time.sleep(0.005)
+    child.stop()
+    assert cleaned.exists()
+
+
+def _kill_me_in_the_child(parent: int) -> int:
+    if os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return os.getpid()
+
+
+def test_a_forked_call_whose_child_dies_runs_here() -> None:
+    assert Forked(_kill_me_in_the_child, os.getpid()).result() == os.getpid()
