@@ -1,4 +1,4 @@
-"""A fixed-delay inference-server stand-in for benchmarks: answers every request after ``delay_s``.
+"""A fixed-delay inference-server stand-in for benchmarks: answers every generation request after ``delay_s``.
 
 It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) for ``POST /v1/completions``
 (OpenAI shape), ``POST /generate`` (TGI shape), ``GET /info`` and ``GET /health``; responses are
@@ -63,7 +63,7 @@ def _completion_body(path: str, payload: dict) -> tuple[int, dict]:
 
 
 class _DelayProtocol(asyncio.Protocol):
-    """One keep-alive connection; requests are answered in order, each ``delay_s`` after it arrived."""
+    """One keep-alive connection: each generation request answered ``delay_s`` after it arrived, others at once."""
 
     def __init__(self, delay_s: float) -> None:
         self._delay_s = delay_s
@@ -93,7 +93,10 @@ class _DelayProtocol(asyncio.Protocol):
                 return
             body = bytes(self._buffer[end + 4 : end + 4 + length])
             del self._buffer[: end + 4 + length]
-            self._loop.call_later(self._delay_s, self._respond, *self._answer(method, path, body))
+            if method == "GET":  # /health and /info: a server answers them at once; the delay is generation's
+                self._respond(*self._answer(method, path, body))
+            else:
+                self._loop.call_later(self._delay_s, self._respond, *self._answer(method, path, body))
 
     def _answer(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         if method == "GET" and path == "/health":

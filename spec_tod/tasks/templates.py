@@ -52,7 +52,8 @@ def yaml_table(name: str) -> dict[str, Any]:
     """A YAML table from the package's templates (read once per process)."""
     path = template_path(name)
     try:
-        data = yaml.safe_load(_source(name))
+        # libyaml's loader where PyYAML has it: the same tables, read 5-10x faster than the pure-Python one
+        data = yaml.load(_source(name), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise SpecTodError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
