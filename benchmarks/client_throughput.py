@@ -16,7 +16,8 @@ Each is reported as wall seconds and as a ratio to the ideal (requests x delay /
 release's way also as a ratio to spec-tod. A second table gives each client's cost per request
 against a zero-delay server: wall time per request and the client process's CPU time per request,
 with one more row, httpx's request and response objects on spec-tod's connections (the bench
-client's path before it went below httpx), as the baseline of that change.
+client's path before it went below httpx), as the baseline of that change, and, where uvloop is
+installed, spec-tod and aiohttp again on uvloop's event loop (the one ``spec-tod bench`` runs on).
 
 The servers (``delay_server.py``) run in their own processes so they do not take the client's
 event loop or GIL; everything is on 127.0.0.1, every run is bounded (``--cap-s``), and the server
