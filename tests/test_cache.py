@@ -100,3 +100,23 @@ def test_the_cache_can_be_turned_off_and_an_unwritable_folder_costs_nothing_but_
     home.mkdir(parents=True)
     (home / "cache").write_text("a file where the folder should be")
     assert cache.cached("table", {}, build) == {"lines": 1}
+
+
+def test_the_venue_database_from_the_cache_answers_as_a_built_one(home: Path, data_dir: Path) -> None:
+    from spec_tod.data.database import VenueDatabase
+    from spec_tod.data.readers import find_db_dir, load_database
+
+    db_dir = find_db_dir(data_dir)
+    built = VenueDatabase.load(db_dir)
+    load_database.cache_clear()
+    load_database(db_dir)  # builds and writes the entry
+    load_database.cache_clear()
+    cached = load_database(db_dir)  # reads it
+    assert [path.parent.name for path in _entries(home)] == ["venue-database"]
+    queries = [("restaurant", {"area": "centre", "food": "chinese"}), ("hotel", {"stars": "4", "parking": "yes"}),
+               ("attraction", {"type": "museum"}), ("train", {"day": "monday", "destination": "cambridge"})]  # fmt: skip
+    assert [cached.count(domain, constraints) for domain, constraints in queries] == [
+        built.count(domain, constraints) for domain, constraints in queries
+    ]
+    assert cached.count("restaurant", {"area": "centre"}) > 0
+    load_database.cache_clear()

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import Literal, TypeGuard, get_args
 
@@ -53,7 +53,7 @@ from spec_tod.bench.store import ShardWriter, TurnRecord, load_records, shard_pa
 from spec_tod.chat.template import ChatTemplate, load_chat_template
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
-from spec_tod.data.readers import find_db_dir, find_schema, load_dialogues
+from spec_tod.data.readers import find_db_dir, find_schema, load_database, load_dialogues
 from spec_tod.data.schema import Service, load_schema
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
@@ -151,7 +151,7 @@ def _load_split(dataset: str, data_dir: Path, split: str) -> tuple[tuple[Dialogu
     # Kept between calls in one process (bench then merge, tests): reading a split takes seconds.
     dialogues = tuple(load_dialogues(dataset, data_dir, split).dialogues)
     schema = load_schema(find_schema(dataset, data_dir, split=split))
-    database = None if dataset == "sgd" else VenueDatabase.load(find_db_dir(data_dir))
+    database = None if dataset == "sgd" else load_database(find_db_dir(data_dir))
     return dialogues, schema, database
 
 
@@ -377,7 +377,8 @@ class _Session:
             progress = _Counter()
             units = []
             for dialogue in selected:
-                prompts = dialogue_prompts(dialogue, self.inputs.schema, self.config.seed)
+                # made when the dialogue's first unit runs: the first requests go out before all are made
+                prompts = cache(partial(dialogue_prompts, dialogue, self.inputs.schema, self.config.seed))
                 earlier = [records.get((dialogue.id, turn)) for turn in range(len(dialogue.turns))]
                 writer = writers[shard_of[dialogue.id]]
                 if self.config.mode == "dst":
@@ -419,18 +420,25 @@ def _done_prefix(records: Sequence[TurnRecord | None]) -> int:
     return len(records)
 
 
-def _dst_unit(turns: TurnRunner, prompts: DialoguePrompts, turn: int, writer: ShardWriter, progress: Progress):
+def _dst_unit(
+    turns: TurnRunner, prompts_of: Callable[[], DialoguePrompts], turn: int, writer: ShardWriter, progress: Progress
+):
     async def run() -> None:
-        await writer.append(await turns.dst_turn(prompts, turn))
+        await writer.append(await turns.dst_turn(prompts_of(), turn))
         progress(1)
 
     return run
 
 
 def _e2e_unit(
-    turns: TurnRunner, prompts: DialoguePrompts, done: list[TurnRecord], writer: ShardWriter, progress: Progress
+    turns: TurnRunner,
+    prompts_of: Callable[[], DialoguePrompts],
+    done: list[TurnRecord],
+    writer: ShardWriter,
+    progress: Progress,
 ):
     async def run() -> None:
+        prompts = prompts_of()
         tracker = StateTracker()
         history = []
         for record in done:

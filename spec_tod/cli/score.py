@@ -9,9 +9,8 @@ import click
 import typer
 from rich.console import Console
 
-from spec_tod.data.database import VenueDatabase
 from spec_tod.data.normalize import standing_normaliser, start_normalising
-from spec_tod.data.readers import find_db_dir
+from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.fileio import check_output_path, write_json
 from spec_tod.provenance import provenance
 from spec_tod.score import Scorer, load_predictions
@@ -115,7 +114,7 @@ def score_command(
             dataset, data_dir, split, db_dir=db_dir, booked_domains_file=booked_domains,
             goals_data_dir=(goals_data_dir or data_dir) if dataset == "multiwoz22" else None,
         )
-        scorer = Scorer.from_references(references, database=VenueDatabase.load(find_db_dir(data_dir, db_dir)))
+        scorer = Scorer.from_references(references, database=load_database(find_db_dir(data_dir, db_dir)))
         result = scorer.score(loaded, allow_subset=subset, on_stage=lambda stage: status.update(f"scoring: {stage}"))
     render(result, console, show_failures=show_failures)
     origin = provenance(label=label)

@@ -21,7 +21,7 @@ from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.normalize import normalise_responses_later, normalise_state
-from spec_tod.data.readers import find_db_dir
+from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
 from spec_tod.score.bleu import bleu, count_ngrams
@@ -249,7 +249,7 @@ def score_predictions(
     (``$SPEC_TOD_DATA_DIR/multiwoz_db``).
     """
     if database is None:
-        database = VenueDatabase.load(find_db_dir(default_data_dir()))
+        database = load_database(find_db_dir(default_data_dir()))
     scorer = Scorer(dialogues, database=database, booked_domains=booked_domains, goal_dialogues=goal_dialogues)
     return scorer.score(predictions, allow_subset=allow_subset)
 
