@@ -231,6 +231,7 @@ def run_bench(
         paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
         session = _Session(options, config, inputs, template, uuid.uuid4().hex)
         with _scorer_for(config, inputs, options.shard is None) as scorer:
+            session.on_response = scorer.note_response if scorer is not None else None
             run_async(session.run(selected, shard_of, load_records(paths), on_start))
             records = load_records(paths)
             if missing_turns(config, inputs.dialogues, records):
@@ -295,6 +296,8 @@ class _Session:
     concurrency: int = 0
     server_info: dict | None = None
     arrivals: ArrivalSchedule | None = None
+    on_response: Callable[[str], None] | None = None
+    """Given every end-to-end response of the run (done before this session, then as answered)."""
 
     def describe(self) -> dict:
         """The operational settings of this session, for the report (not part of the configuration)."""
@@ -391,7 +394,9 @@ class _Session:
                     done = _done_prefix(earlier)
                     if done < len(earlier):
                         history = [record for record in earlier[:done] if record is not None]  # all of them: done
-                        units.append(Unit(len(earlier) - done, _e2e_unit(turns, prompts, history, writer, progress)))
+                        units.append(
+                            Unit(len(earlier) - done, _e2e_unit(turns, prompts, history, writer, progress, self.on_response))
+                        )
             total = sum(len(d.turns) for d in selected)
             pending = sum(unit.weight for unit in units)
             if on_start is not None:
@@ -436,6 +441,7 @@ def _e2e_unit(
     done: list[TurnRecord],
     writer: ShardWriter,
     progress: Progress,
+    on_response: Callable[[str], None] | None,
 ):
     async def run() -> None:
         prompts = prompts_of()
@@ -444,6 +450,8 @@ def _e2e_unit(
         for record in done:
             tracker.apply(record.updates)
             history.append(history_turn(prompts, record, tracker.state))
+            if on_response is not None:
+                on_response(record.response or "")
         total = len(prompts.dialogue.turns)
         for turn in range(len(done), total):
             record = await turns.e2e_turn(prompts, turn, history, tracker)
@@ -451,6 +459,8 @@ def _e2e_unit(
             if record.status != "done":
                 progress(total - turn)  # the later turns cannot run: skipped until a rerun
                 return
+            if on_response is not None:
+                on_response(record.response or "")
             tracker.apply(record.updates)
             history.append(history_turn(prompts, record, tracker.state))
             progress(1)

@@ -1,9 +1,12 @@
 """A scorer made ready in a standing worker while the caller does something else (a bench run's loop).
 
 Scoring at the end of a bench run first pays for imports (sacremoses' tokenizer compiles its regular
-expressions on import, about a quarter of a second) and for the references of the dialogues run.
+expressions on import, about a quarter of a second), for the references of the dialogues run and for
+their BLEU statistics (n-gram counts).
 None of that depends on the answers, so it is done in a worker process on another core while the
-loop waits on the server; the scoring itself then runs in that worker (docs/speed.md).
+loop waits on the server; so is the normalisation of the responses already answered (Moses, most of
+the scoring's time), batch by batch as the run goes; the scoring itself then runs in that worker
+(docs/speed.md).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 from spec_tod.data.background import StandingWorker
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
+from spec_tod.data.normalize import normalise_response
+from spec_tod.score.bleu import count_ngrams
 from spec_tod.score.evaluate import Scorer
 from spec_tod.score.result import ScoreResult
 
@@ -27,15 +32,26 @@ def _set_up(dialogues: Sequence[Dialogue], database: VenueDatabase, goal_dialogu
 
     import spec_tod.data.moses  # noqa: F401
 
-    _SCORER[:] = [Scorer(dialogues, database=database, goal_dialogues=goal_dialogues)]
+    scorer = Scorer(dialogues, database=database, goal_dialogues=goal_dialogues)
+    # BLEU's statistics of every reference turn: kept per sentence, so the scoring at the end counts none again
+    count_ngrams(response for reference in scorer.references.values() for response in reference.responses)
+    _SCORER[:] = [scorer]
 
 
 def _score(predictions: Mapping[str, Any], allow_subset: bool) -> ScoreResult:
     return _SCORER[0].score(predictions, allow_subset=allow_subset)
 
 
+def _normalise_ahead(responses: list[str]) -> None:
+    for response in responses:
+        normalise_response(response)  # kept by text in this process: the scoring finds them done
+
+
 class PreparedScorer:
     """Starts preparing a :class:`Scorer` of ``dialogues`` now; :meth:`score` uses it when asked."""
+
+    batch = 256
+    """Responses sent to the worker at a time by :meth:`note_response`."""
 
     def __init__(
         self,
@@ -45,6 +61,15 @@ class PreparedScorer:
         goal_dialogues: Sequence[Dialogue] | None = None,
     ) -> None:
         self._worker = StandingWorker(_set_up, list(dialogues), database, goal_dialogues)
+        self._responses: list[str] = []
+
+    def note_response(self, response: str) -> None:
+        """A response of the run, normalised in the worker (by batches of :attr:`batch`) while the run goes
+        on, so that the scoring at the end finds most responses done. Nothing is done here."""
+        self._responses.append(response)
+        if len(self._responses) >= self.batch:
+            self._worker.submit(_normalise_ahead, self._responses)  # its result is the worker's cache
+            self._responses = []
 
     def score(self, predictions: Mapping[str, Any], *, allow_subset: bool = False) -> ScoreResult:
         """:meth:`Scorer.score` of ``predictions``, run in the worker."""

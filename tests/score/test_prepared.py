@@ -20,3 +20,27 @@ def test_prepared_scores_are_the_scorers(
         for name in ("augpt", "mintl"):
             result = scorer.score(published[name], allow_subset=name == "mintl")
             assert result.model_dump(exclude={"timings"}) == published_scores[name].model_dump(exclude={"timings"})
+
+
+def _normalised_here() -> int:
+    from spec_tod.data import normalize
+
+    return len(normalize._RESPONSES)
+
+
+def test_responses_noted_during_a_run_are_normalised_in_the_worker_and_score_the_same(
+    test_dialogues: list[Dialogue],
+    database: VenueDatabase,
+    published: dict[str, dict[str, Any]],
+    published_scores: dict[str, ScoreResult],
+) -> None:
+    with PreparedScorer(test_dialogues, database=database) as scorer:
+        before = scorer._worker.call(_normalised_here)
+        for i in range(600):  # two whole batches of 256 go to the worker; 88 wait for the scoring
+            scorer.note_response(f"zq unseen response {i} for the [value_name] .")
+        assert scorer._worker.call(_normalised_here) - before == 2 * scorer.batch
+        for turns in published["augpt"].values():
+            for turn in turns:
+                scorer.note_response(turn["response"])
+        result = scorer.score(published["augpt"])
+    assert result.model_dump(exclude={"timings"}) == published_scores["augpt"].model_dump(exclude={"timings"})
