@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from spec_tod.bench.config import RunConfig
 from spec_tod.bench.loops import NO_DOMAIN, StateTracker
@@ -43,10 +43,11 @@ from spec_tod.bench.store import TurnRecord
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.fileio import atomic_group
-from spec_tod.score.evaluate import score_predictions
 from spec_tod.score.predictions import INCOMPLETE_PREDICTIONS_FILE, PREDICTIONS_FILE
-from spec_tod.score.prepared import PreparedScorer
 from spec_tod.score.references import interchange_id, without_dontcare
+
+if TYPE_CHECKING:
+    from spec_tod.score.prepared import PreparedScorer
 
 GENERATIONS_FILE = "generations.json"
 SCORES_FILE = "scores.json"
@@ -190,6 +191,8 @@ def finalize(
         if scorer is not None:
             result = scorer.score(predictions, allow_subset=subset)
         else:
+            from spec_tod.score.evaluate import score_predictions  # here: a prepared worker imports the scorer
+
             result = score_predictions(
                 predictions, dialogues, allow_subset=subset, database=database, goal_dialogues=goal_dialogues
             )

@@ -12,15 +12,16 @@ the scoring's time), batch by batch as the run goes; the scoring itself then run
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spec_tod.data.background import StandingWorker
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.normalize import normalise_response
-from spec_tod.score.bleu import count_ngrams
-from spec_tod.score.evaluate import Scorer
 from spec_tod.score.result import ScoreResult
+
+if TYPE_CHECKING:
+    from spec_tod.score.evaluate import Scorer
 
 _SCORER: list[Scorer] = []
 """The scorer the set-up built, in the process that runs the set-up (the worker, else this one)."""
@@ -31,6 +32,8 @@ def _set_up(dialogues: Sequence[Dialogue], database: VenueDatabase, goal_dialogu
     import sacrebleu.metrics.bleu  # noqa: F401
 
     import spec_tod.data.moses  # noqa: F401
+    from spec_tod.score.bleu import count_ngrams
+    from spec_tod.score.evaluate import Scorer
 
     scorer = Scorer(dialogues, database=database, goal_dialogues=goal_dialogues)
     # BLEU's statistics of every reference turn: kept per sentence, so the scoring at the end counts none again

@@ -21,8 +21,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from tokenizers import Tokenizer
-
 from spec_tod.errors import SpecTodError
 
 MESSAGE_OVERHEAD = 5
@@ -66,6 +64,8 @@ class TokenCounter:
             return []
         if self._tokenizer is None:
             return [len(_WORDS.findall(text)) for text in texts]
+        from tokenizers import Tokenizer  # here: bench and build-data import this module without counting tokens
+
         if isinstance(self._tokenizer, Tokenizer):
             return [len(encoding.ids) for encoding in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
         return [len(ids) for ids in self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
@@ -75,6 +75,8 @@ def load_tokenizer(path: Path):
     if not path.is_dir():
         raise SpecTodError(f"{path}: tokenizer folder not found; pass the folder of a local model (--tokenizer)")
     if (path / "tokenizer.json").is_file():
+        from tokenizers import Tokenizer
+
         try:
             return Tokenizer.from_file(str(path / "tokenizer.json"))
         except Exception as exc:  # the Rust library raises plain Exceptions for bad files
