@@ -18,12 +18,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from spec_tod.fileio import AtomicGroup, atomic_open
+from spec_tod.json_escape import LineEscapes
 from spec_tod.tasks.jsontext import dumps
 
 Layout = Literal["sharegpt", "messages"]
@@ -42,8 +44,23 @@ def sharegpt_messages(messages: Sequence[tuple[str, str]], weights: Sequence[int
     ]
 
 
+_LINES = LineEscapes(encode_basestring)  # json.dumps(..., ensure_ascii=False)'s escaping
+_MARK = "\x00"
+_MARK_LITERAL = '"\\u0000"'
+_LONG = 1024
+
+
 def jsonl_line(record_id: str, messages: Sequence[tuple[str, str]], weights: Sequence[int], layout: Layout) -> str:
-    """One record as a JSON line (no newline) in ``layout``."""
+    """One record as a JSON line (no newline) in ``layout``: ``json.dumps(row, ensure_ascii=False)``.
+
+    A long first message (the system message, most of a record's bytes) is escaped from remembered
+    lines (:mod:`spec_tod.json_escape`) and put in place of a NUL placeholder, unless a NUL occurs in the
+    record itself; ``tests/tasks/test_writers.py`` checks the lines against ``json.dumps``.
+    """
+    first = messages[0][1] if messages else ""
+    spliced = len(first) >= _LONG and _MARK not in record_id and not any(_MARK in text for _, text in messages)
+    if spliced:
+        messages = [(messages[0][0], _MARK), *messages[1:]]
     if layout == "sharegpt":
         row = {"id": record_id, "conversations": sharegpt_messages(messages, weights)}
     else:
@@ -54,7 +71,8 @@ def jsonl_line(record_id: str, messages: Sequence[tuple[str, str]], weights: Seq
                 for (role, text), weight in zip(messages, weights, strict=True)
             ],
         }
-    return dumps(row)
+    line = dumps(row)
+    return line.replace(_MARK_LITERAL, _LINES.quoted(first), 1) if spliced else line
 
 
 def write_lines(path: Path, lines: Iterable[str], group: AtomicGroup | None = None) -> str:

@@ -39,24 +39,24 @@ def test_every_prompt_of_the_test_dialogues_encodes_as_json_dumps(data_dir: Path
                         assert encoder.encode(payload) == json.dumps(payload).encode(), (dialogue.id, turn, role)
                         compared += 1
     assert compared > 4 * 800
-    assert 0 < len(encoder._lines) < compared  # lines were remembered, and met again
+    assert 0 < len(encoder.lines) < compared  # lines were remembered, and met again
 
 
 def test_any_text_encodes_as_json_dumps() -> None:
     rng = random.Random(7)
     alphabet = ['"', "\\", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "é", "€", "\u2028", "\U0001f600", "\ud800", "a", " ", "/"]
     encoder = BodyEncoder()
-    encoder.max_lines = 50  # forgotten and relearnt along the way
+    encoder.lines.max_lines = 50  # forgotten and relearnt along the way
     texts = ["\n" * 1500, "x" * 1024, "\n" + "y" * 1100 + "\n"]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1024, 3000))) for _ in range(300)]
     for text in texts:
         for payload in ({"prompt": text}, {"prompt": text, "max_tokens": 5, "stop": ["\n", text[:10]]}, {"inputs": text, "parameters": {}}):
             assert encoder.encode(payload) == json.dumps(payload).encode()
-    assert len(encoder._lines) <= 50 + max(text.count("\n") + 1 for text in texts)  # the limit is checked per text
+    assert len(encoder.lines) <= 50 + max(text.count("\n") + 1 for text in texts)  # the limit is checked per text
 
 
 def test_short_prompts_and_other_bodies_are_dumped_whole() -> None:
     encoder = BodyEncoder()
     for payload in ({}, {"prompt": "short\nprompt"}, {"messages": [{"role": "user", "content": "x" * 5000}]}, {"max_tokens": 3, "prompt": "z" * 2000}):
         assert encoder.encode(payload) == json.dumps(payload).encode()
-    assert encoder._lines == {}
+    assert len(encoder.lines) == 0

@@ -1,0 +1,42 @@
+"""JSON string literals of long texts, assembled from the remembered escapes of their lines.
+
+The long texts spec-tod encodes over and over repeat line by line: a MultiWOZ system message is a few
+lines of instructions and one line per offered function, the same lines in every dialogue with the
+same domains (most of a training record's bytes, most of a benchmark prompt's 9 KB), and a dialogue's
+history grows by a few lines per turn. JSON escapes each character on its own, so the literal of a
+text is the escapes of its lines joined by the escape of ``\\n``; :class:`LineEscapes` keeps each
+distinct line's escape and escapes only the lines it has not seen. Escaping is most of ``json.dumps``
+of such texts; the measurements are in ``docs/speed.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+class LineEscapes:
+    """``escape(text)`` (one of ``json.encoder``'s ``encode_basestring`` functions, which quote) of long texts."""
+
+    max_lines = 1 << 16
+    """Distinct lines remembered; all are forgotten when a text finds the limit reached."""
+
+    def __init__(self, escape: Callable[[str], str]) -> None:
+        self._escape = escape
+        self._newline = escape("\n")[1:-1]
+        self._lines: dict[str, str] = {}
+
+    def quoted(self, text: str) -> str:
+        """``escape(text)``: the text as a quoted JSON string literal."""
+        lines = self._lines
+        if len(lines) >= self.max_lines:
+            lines.clear()
+        escaped = []
+        for line in text.split("\n"):
+            known = lines.get(line)
+            if known is None:
+                known = lines[line] = self._escape(line)[1:-1]
+            escaped.append(known)
+        return '"' + self._newline.join(escaped) + '"'
+
+    def __len__(self) -> int:
+        return len(self._lines)
