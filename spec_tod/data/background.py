@@ -83,6 +83,7 @@ class Forked(Generic[T]):
     def __init__(self, function: Callable[..., T], *args: Any) -> None:
         self._function, self._args = function, args
         self._child: int | None = None
+        self._pipe: int | None = None
         if not can_fork():
             return
         for stream in (sys.stdout, sys.stderr):
@@ -119,9 +120,10 @@ class Forked(Generic[T]):
 
     def result(self) -> T:
         """The function's result, or its error raised here; computed here if the child died."""
-        if self._child is None:
+        if self._child is None or self._pipe is None:
             return self._function(*self._args)
-        with os.fdopen(self._pipe, "rb") as pipe:
+        fd, self._pipe = self._pipe, None  # closed by the reader below, whatever happens
+        with os.fdopen(fd, "rb") as pipe:
             data = pipe.read()
         os.waitpid(self._child, 0)
         self._child = None
@@ -141,7 +143,9 @@ class Forked(Generic[T]):
         except ProcessLookupError:
             pass
         os.waitpid(self._child, 0)
-        os.close(self._pipe)
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
         self._child = None
 
 
