@@ -172,7 +172,7 @@ def _standing_worker_start(parent: int) -> None:
 
 def _broken_pool() -> type[Exception]:
     """``BrokenProcessPool``, imported only where a pool runs: concurrent.futures and multiprocessing take
-    30 ms to import, which a command that forks with :func:`in_fork` (build-data) need not pay."""
+    30 ms to import, which a command that forks with :class:`Forked` (build-data) need not pay."""
     from concurrent.futures.process import BrokenProcessPool
 
     return BrokenProcessPool

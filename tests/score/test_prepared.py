@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
@@ -10,16 +13,18 @@ from spec_tod.score import ScoreResult
 from spec_tod.score.prepared import PreparedScorer
 
 
-def test_prepared_scores_are_the_scorers(
-    test_dialogues: list[Dialogue],
-    database: VenueDatabase,
-    published: dict[str, dict[str, Any]],
-    published_scores: dict[str, ScoreResult],
-) -> None:
+@pytest.fixture()
+def prepared(test_dialogues: list[Dialogue], database: VenueDatabase) -> Iterator[PreparedScorer]:
     with PreparedScorer(test_dialogues, database=database) as scorer:
-        for name in ("augpt", "mintl"):
-            result = scorer.score(published[name], allow_subset=name == "mintl")
-            assert result.model_dump(exclude={"timings"}) == published_scores[name].model_dump(exclude={"timings"})
+        yield scorer
+
+
+def test_prepared_scores_are_the_scorers(
+    prepared: PreparedScorer, published: dict[str, dict[str, Any]], published_scores: dict[str, ScoreResult]
+) -> None:
+    for name in ("augpt", "mintl"):
+        result = prepared.score(published[name], allow_subset=name == "mintl")
+        assert result.model_dump(exclude={"timings"}) == published_scores[name].model_dump(exclude={"timings"})
 
 
 def _normalised_here() -> int:
@@ -29,18 +34,14 @@ def _normalised_here() -> int:
 
 
 def test_responses_noted_during_a_run_are_normalised_in_the_worker_and_score_the_same(
-    test_dialogues: list[Dialogue],
-    database: VenueDatabase,
-    published: dict[str, dict[str, Any]],
-    published_scores: dict[str, ScoreResult],
+    prepared: PreparedScorer, published: dict[str, dict[str, Any]], published_scores: dict[str, ScoreResult]
 ) -> None:
-    with PreparedScorer(test_dialogues, database=database) as scorer:
-        before = scorer._worker.call(_normalised_here)
-        for i in range(600):  # two whole batches of 256 go to the worker; 88 wait for the scoring
-            scorer.note_response(f"zq unseen response {i} for the [value_name] .")
-        assert scorer._worker.call(_normalised_here) - before == 2 * scorer.batch
-        for turns in published["augpt"].values():
-            for turn in turns:
-                scorer.note_response(turn["response"])
-        result = scorer.score(published["augpt"])
+    before = prepared._worker.call(_normalised_here)
+    for i in range(600):  # two whole batches of 256 go to the worker; 88 wait for the scoring
+        prepared.note_response(f"zq unseen response {i} for the [value_name] .")
+    assert prepared._worker.call(_normalised_here) - before == 2 * prepared.batch
+    for turns in published["augpt"].values():
+        for turn in turns:
+            prepared.note_response(turn["response"])
+    result = prepared.score(published["augpt"])
     assert result.model_dump(exclude={"timings"}) == published_scores["augpt"].model_dump(exclude={"timings"})
