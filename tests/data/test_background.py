@@ -113,8 +113,8 @@ from spec_tod.interrupts import install_for_commands
 install_for_commands()
 worker = StandingWorker(time.sleep, 0)
 worker.call(time.sleep, 0)
-print("ready", flush=True)
-try:
+try:  # the signal may come as soon as "ready" is out, while print still returns
+    print("ready", flush=True)
     time.sleep(600)
 except KeyboardInterrupt:
     worker.close()
