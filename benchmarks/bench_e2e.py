@@ -39,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bytecode import compile_sources  # noqa: E402
 from benchmarks.delay_server import DelayServer  # noqa: E402
 from spec_tod.bench.client import CompletionClient, GenerationParams  # noqa: E402
 from spec_tod.bench.runner import BenchOptions, run_bench  # noqa: E402
@@ -77,6 +78,7 @@ def main() -> None:
         sources = {"spec-tod": Path(__file__).resolve().parent.parent}
         if args.baseline_source is not None:
             sources["baseline"] = args.baseline_source.resolve()
+        compile_sources(*(source / "spec_tod" for source in sources.values()))
         fixed: dict[str, list[tuple[float, float, float]]] = {name: [] for name in sources}
         for round_ in range(args.rounds):
             for name, source in sources.items():
@@ -104,6 +106,7 @@ def main() -> None:
             f"{cost:.2f} s, median of {len(figures)}{' (goal < 1 s)' if name == 'spec-tod' else ''}; "
             f"CPU of the whole process {cpu:.2f} s; its loop {loop:.2f} s -> {loop / ideal:.3f}x ideal"
         )
+        print(f"  every round's fixed cost ({name}): {', '.join(f'{total - loop:.2f}' for total, loop, _ in figures)} s")
     print(f"latency p50 dst {report['latency_s']['dst']['p50_s'] * 1000:.1f} ms, "
           f"response {report['latency_s']['response']['p50_s'] * 1000:.1f} ms; "
           f"{report['throughput']['requests_per_s']:.0f} requests/s")  # fmt: skip

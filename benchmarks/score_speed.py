@@ -37,6 +37,11 @@ import tempfile
 import time
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.bytecode import compile_sources  # noqa: E402
+
 SYSTEMS = ("augpt", "mintl", "sfn")
 GOAL_SECONDS = 1.5
 GOAL_RATIO = 10.0
@@ -122,6 +127,8 @@ def main() -> None:
         goals = reference / "mwzeval" / "data" / "goals.json"
         if not goals.is_file():
             write_goals(goals, args.data_dir)
+    baseline_package = args.baseline_source.resolve() / "spec_tod" if args.baseline_source is not None else None
+    compile_sources(*(path for path in (REPO_ROOT / "spec_tod", baseline_package, reference) if path is not None))
 
     # Its BLEU and DST need the whole MultiWOZ 2.2 test split; with an excerpt it runs Inform/Success and
     # richness only (most of its time, docs/evaluation.md section 11), which makes the ratio a lower bound.
