@@ -189,14 +189,14 @@ def finalize(
     if complete and config.dataset in SCORED_DATASETS:
         subset = config.limit_dialogues is not None
         if scorer is not None:
-            result = scorer.score(predictions, allow_subset=subset)
+            document = scorer.score_json(predictions, allow_subset=subset)
         else:
             from spec_tod.score.evaluate import score_predictions  # here: a prepared worker imports the scorer
 
-            result = score_predictions(
+            document = score_predictions(
                 predictions, dialogues, allow_subset=subset, database=database, goal_dialogues=goal_dialogues
-            )
-        scores = _mode_scores(result.to_json_dict(), config.mode)
+            ).to_json_dict()
+        scores = _mode_scores(document, config.mode)
     ordered = list(records.values())
     report = build_report(
         config=config,

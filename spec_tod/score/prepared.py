@@ -18,7 +18,6 @@ from spec_tod.data.background import StandingWorker
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.normalize import normalise_response
-from spec_tod.score.result import ScoreResult
 
 if TYPE_CHECKING:
     from spec_tod.score.evaluate import Scorer
@@ -41,8 +40,8 @@ def _set_up(dialogues: Sequence[Dialogue], database: VenueDatabase, goal_dialogu
     _SCORER[:] = [scorer]
 
 
-def _score(predictions: Mapping[str, Any], allow_subset: bool) -> ScoreResult:
-    return _SCORER[0].score(predictions, allow_subset=allow_subset)
+def _score_json(predictions: Mapping[str, Any], allow_subset: bool) -> dict[str, Any]:
+    return _SCORER[0].score(predictions, allow_subset=allow_subset).to_json_dict()
 
 
 def _normalise_ahead(responses: list[str]) -> None:
@@ -74,9 +73,13 @@ class PreparedScorer:
             self._worker.submit(_normalise_ahead, self._responses)  # its result is the worker's cache
             self._responses = []
 
-    def score(self, predictions: Mapping[str, Any], *, allow_subset: bool = False) -> ScoreResult:
-        """:meth:`Scorer.score` of ``predictions``, run in the worker."""
-        return self._worker.call(_score, dict(predictions), allow_subset)
+    def score_json(self, predictions: Mapping[str, Any], *, allow_subset: bool = False) -> dict[str, Any]:
+        """:meth:`Scorer.score` of ``predictions``, run in the worker, as ``ScoreResult.to_json_dict()`` gives it.
+
+        A plain document crosses the pipe, so this process never imports the result's pydantic models
+        (20-30 ms of a bench command's start, whose scoring is all done in the worker).
+        """
+        return self._worker.call(_score_json, dict(predictions), allow_subset)
 
     def close(self) -> None:
         self._worker.close()
