@@ -108,10 +108,11 @@ def run_response_bench(
         selected = [d for d in inputs.dialogues if options.shard is None or shard_of[d.id] == options.shard]
         paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
         session = uuid.uuid4().hex
+        written: dict[Path, list[TurnRecord]] = {}
         described = run_async(
-            _run(options, config, layout.budget(), selected, shard_of, load_records(paths), session, on_start)
+            _run(options, config, layout.budget(), selected, shard_of, load_records(paths), session, on_start, written)
         )
-        records = load_records(paths)
+        records = load_records(paths, written)
         if missing_turns(config, inputs.dialogues, records):
             check_shard_complete(options, config, selected, records)
             return None
@@ -127,7 +128,9 @@ async def _run(
     records: dict[tuple[str, int], TurnRecord],
     session: str,
     on_start: Callable[[int, int], Progress] | None,
+    written: dict[Path, list[TurnRecord]],
 ) -> dict:
+    """Run the turns not done yet; ``written`` receives the records of each shard file written."""
     def client(concurrency: int) -> CompletionClient:
         return CompletionClient(
             options.endpoints,
@@ -149,9 +152,10 @@ async def _run(
     async with client(concurrency) as http:
         server_info = await http.server_info()
         writers = {
-            shard: ShardWriter(shard_path(options.run_dir, shard, config.shards))
+            shard: ShardWriter(shard_path(options.run_dir, shard, config.shards), TurnRecord)
             for shard in sorted({shard_of[d.id] for d in selected})
         }
+        written.update((writer.path, writer.records) for writer in writers.values())
 
         def unit(dialogue: Dialogue, turn: int) -> Unit:
             async def run() -> None:

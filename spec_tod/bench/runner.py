@@ -233,7 +233,7 @@ def run_bench(
         with _scorer_for(config, inputs, options.shard is None) as scorer:
             session.on_response = scorer.note_response if scorer is not None else None
             run_async(session.run(selected, shard_of, load_records(paths), on_start))
-            records = load_records(paths)
+            records = load_records(paths, session.written)
             if missing_turns(config, inputs.dialogues, records):
                 check_shard_complete(options, config, selected, records)
                 return None
@@ -298,6 +298,8 @@ class _Session:
     arrivals: ArrivalSchedule | None = None
     on_response: Callable[[str], None] | None = None
     """Given every end-to-end response of the run (done before this session, then as answered)."""
+    written: dict[Path, list[TurnRecord]] = field(default_factory=dict)
+    """The records of each shard file this session wrote (:attr:`ShardWriter.records`)."""
 
     def describe(self) -> dict:
         """The operational settings of this session, for the report (not part of the configuration)."""
@@ -374,9 +376,10 @@ class _Session:
                 session=self.session_id,
             )
             writers = {
-                shard: ShardWriter(shard_path(self.options.run_dir, shard, self.config.shards))
+                shard: ShardWriter(shard_path(self.options.run_dir, shard, self.config.shards), TurnRecord)
                 for shard in sorted({shard_of[d.id] for d in selected})
             }
+            self.written = {writer.path: writer.records for writer in writers.values()}
             progress = _Counter()
             units = []
             for dialogue in selected:

@@ -13,15 +13,18 @@ run directory at a time (:mod:`spec_tod.bench.rundir_lock`), so no line another 
 is ever lost. A malformed line anywhere else is corruption and a ``SpecTodError``. The same turn may
 appear more than once: a failed turn is retried on the next run and its new line follows the old
 one; the last line of a turn wins.
+
+A writer also keeps the records of its file (those it found, then those it wrote), so that the run's
+end reads back only the shards another session wrote: ``load_records(paths, written)``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -130,49 +133,62 @@ def read_intact(path: Path, model: type[Record]) -> list[Record]:
     return _read_lines(path, model)[0] if path.is_file() else []
 
 
-def load_records(paths: Iterable[Path]) -> dict[tuple[str, int], TurnRecord]:
-    """Every turn's latest record across the shard files that exist, keyed by ``(dialogue id, turn)``."""
+def load_records(
+    paths: Iterable[Path], written: Mapping[Path, Sequence[TurnRecord]] | None = None
+) -> dict[tuple[str, int], TurnRecord]:
+    """Every turn's latest record across the shard files that exist, keyed by ``(dialogue id, turn)``.
+
+    ``written`` holds the records of files this process has open for writing (:attr:`ShardWriter.records`):
+    those files are not read again.
+    """
     latest: dict[tuple[str, int], TurnRecord] = {}
     for path in paths:
-        if path.is_file():
-            for record in _read_lines(path, TurnRecord)[0]:
-                latest[record.key] = record
+        if written is not None and path in written:
+            records: Sequence[TurnRecord] = written[path]
+        else:
+            records = _read_lines(path, TurnRecord)[0] if path.is_file() else []
+        for record in records:
+            latest[record.key] = record
     return latest
 
 
-class ShardWriter:
+class ShardWriter(Generic[Record]):
     """Appends records (``model`` lines) to one file, durably and in the order they were queued."""
 
-    def __init__(self, path: Path, model: type[BaseModel] = TurnRecord) -> None:
+    def __init__(self, path: Path, model: type[Record]) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            self._cut_torn_tail(model)
+            found = self._cut_torn_tail(model)
         except BaseException:
             os.close(self._fd)
             raise
-        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self.records: list[Record] = found
+        """The file's records in file order: its intact lines when opened, then each appended one once it is on disk."""
+        self._pending: list[tuple[Record, bytes, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task = asyncio.get_running_loop().create_task(self._drain())
 
-    def _cut_torn_tail(self, model: type[BaseModel]) -> None:
-        """Truncate a torn last line, read through this descriptor, so that the next line starts clean."""
+    def _cut_torn_tail(self, model: type[Record]) -> list[Record]:
+        """Truncate a torn last line, read through this descriptor, so that the next line starts clean; the intact
+        lines' records."""
         chunks = []
         offset = 0
         while chunk := os.pread(self._fd, 1 << 20, offset):
             chunks.append(chunk)
             offset += len(chunk)
         data = b"".join(chunks)
-        _, intact = _parse_lines(self.path, data, model)
+        records, intact = _parse_lines(self.path, data, model)
         if intact != len(data):
             os.ftruncate(self._fd, intact)
+        return records
 
-    async def append(self, record: BaseModel) -> None:
+    async def append(self, record: Record) -> None:
         """Queue ``record``; returns once it is on disk."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((_line(record).encode("utf-8"), done))
+        self._pending.append((record, _line(record).encode("utf-8"), done))
         self._wakeup.set()
         await done
 
@@ -186,18 +202,19 @@ class ShardWriter:
             if self._closing and not self._pending:
                 return
 
-    async def _commit(self, batch: list[tuple[bytes, asyncio.Future[None]]]) -> None:
+    async def _commit(self, batch: list[tuple[Record, bytes, asyncio.Future[None]]]) -> None:
         try:
-            await asyncio.to_thread(self._write, b"".join(line for line, _ in batch))
+            await asyncio.to_thread(self._write, b"".join(line for _, line, _ in batch))
         except OSError as error:
             failure = SpecTodError(
                 f"{self.path}: cannot write the checkpoint ({error.strerror or error}); free some space and rerun"
             )
-            for _, done in batch:
+            for _, _, done in batch:
                 if not done.done():  # its turn may have been cancelled meanwhile (an earlier failure stops the run)
                     done.set_exception(failure)
             return
-        for _, done in batch:
+        for record, _, done in batch:
+            self.records.append(record)
             if not done.done():
                 done.set_result(None)
 

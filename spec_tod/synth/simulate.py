@@ -221,7 +221,7 @@ class Simulator:
         self.summary = Summary()
         self.logs: dict[str, dict[int, TurnLog]] = {}
         self._templates: dict[str, jinja2.Template] = {}
-        self._writer: ShardWriter | None = None
+        self._writer: ShardWriter[TurnLog] | None = None
 
     async def run(self, on_dialogue: Callable[[Dialogue], None] | None = None) -> list[Dialogue]:
         if any(node.spec.retrieve for node in self.graph.nodes.values()):

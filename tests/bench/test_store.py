@@ -17,7 +17,7 @@ def _record(dialogue: str, turn: int, status: str = "done") -> TurnRecord:
 
 def _append(path: Path, records: list[TurnRecord]) -> None:
     async def write() -> None:
-        writer = ShardWriter(path)
+        writer = ShardWriter(path, TurnRecord)
         await asyncio.gather(*(writer.append(record) for record in records))
         await writer.close()
 
@@ -57,3 +57,22 @@ def test_a_corrupt_line_in_the_middle_is_an_error_naming_file_and_line(tmp_path:
     path.write_bytes(path.read_bytes() + b"garbage\n" + path.read_bytes())
     with pytest.raises(SpecTodError, match=r"s\.jsonl: line 2"):
         load_records([path])
+
+
+def test_a_writer_keeps_its_files_records_as_a_fresh_read_finds_them(tmp_path: Path) -> None:
+    path, other = tmp_path / "s.jsonl", tmp_path / "t.jsonl"
+    _append(path, [_record("A", 0), _record("A", 1, "failed")])
+    _append(other, [_record("C", 0)])
+    path.write_bytes(path.read_bytes() + b'{"dialogue_id": "A", "tu')  # a torn tail, cut when the writer opens
+
+    async def write() -> list[TurnRecord]:
+        writer = ShardWriter(path, TurnRecord)
+        await asyncio.gather(*(writer.append(record) for record in [_record("A", 1), _record("B", 0)]))
+        await writer.close()
+        return writer.records
+
+    written = asyncio.run(write())
+    assert [(*r.key, r.status) for r in written] == [("A", 0, "done"), ("A", 1, "failed"), ("A", 1, "done"), ("B", 0, "done")]
+    path.write_text("")  # proves the file itself is not read again: its records come from the writer
+    kept = load_records([path, other], {path: written})
+    assert list(kept) == [("A", 0), ("A", 1), ("B", 0), ("C", 0)] and kept["A", 1].status == "done"
