@@ -8,6 +8,11 @@ from __future__ import annotations
 import os
 import sys
 
+# httpx imports its own command line (click, rich.syntax, pygments) with its package when those are
+# installed, as typer and rich are here: 30 ms of every command's start for a tool spec-tod never runs.
+# A module mapped to None fails to import: the case httpx's __init__ provides for ("httpx[cli]" absent).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 def main() -> None:
     """The ``spec-tod`` console script: :func:`spec_tod.cli.main`, then an exit that skips the interpreter's teardown.
