@@ -143,7 +143,7 @@ def parse_function_call(text: str) -> tuple[str, dict] | None:
     end = body.find(FUNCTION_CALL_CLOSE)
     candidate = (body[:end] if end >= 0 else body).strip()
     for attempt in (candidate, candidate + "}"):
-        call = _as_call(_loads(attempt))
+        call = _as_call(_json_object(attempt))
         if call is not None:
             return call
     position = body.find("{")
@@ -151,7 +151,7 @@ def parse_function_call(text: str) -> tuple[str, dict] | None:
         try:
             value, _ = _DECODER.raw_decode(body, position)
         except json.JSONDecodeError:
-            value = _loads(body[position:].strip() + "}")
+            value = _json_object(body[position:].strip() + "}")
         call = _as_call(value)
         if call is not None:
             return call
@@ -159,11 +159,19 @@ def parse_function_call(text: str) -> tuple[str, dict] | None:
     return None
 
 
-def _loads(text: str) -> object:
+def _json_object(text: str) -> dict | None:
+    """The JSON object ``text`` (stripped) holds, else ``None``.
+
+    Only a text that starts with ``{`` can hold one; the others are not handed to ``json.loads``, whose
+    error costs more than a whole parse (the answers without a call, in every turn that calls nothing).
+    """
+    if not text.startswith("{"):
+        return None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError:
         return None
+    return value if isinstance(value, dict) else None
 
 
 def _as_call(value: object) -> tuple[str, dict] | None:
@@ -236,8 +244,8 @@ def parse_e2e_response(text: str) -> tuple[dict | None, str]:
     if text.startswith(ACTION_PREFIX.strip()):
         text = text[len(ACTION_PREFIX.strip()) :].lstrip()
     head, _, rest = text.partition("\n")
-    action = _loads(head.strip())
-    if not isinstance(action, dict):
+    action = _json_object(head.strip())
+    if action is None:
         return None, text
     lines = [line.strip() for line in rest.splitlines() if line.strip()]
     return action, lines[0] if lines else ""

@@ -106,6 +106,8 @@ def test_function_call_parsing_is_tolerant():
     assert parse_function_call(text) == ("find_attraction", {"area": "east"})
     assert parse_function_call("I cannot help with that") is None
     assert parse_function_call('{"area": "east"}') is None
+    assert parse_function_call('[{"function": "find_attraction", "arguments": {}}]') == ("find_attraction", {})
+    assert parse_function_call("42") is None and parse_function_call('"find_attraction"') is None
 
 
 def test_observations():
@@ -126,6 +128,9 @@ def test_e2e_response_is_encoded_once_and_parses_back():
     assert action == {"[restaurant]": {"[inform]": ["address", "choice"]}, "[general]": {"[bye]": []}}
     assert response == "it is at [value_address] ."
     assert parse_e2e_response("hello there") == (None, "hello there")
+    # JSON that is not an object is no action: the whole text is the response
+    assert parse_e2e_response('["inform"]\nit is') == (None, '["inform"]\nit is')
+    assert parse_e2e_response("3\nit is") == (None, "3\nit is")
 
 
 def test_state_to_arguments_renames_filters_and_normalises(mwz_schema):
