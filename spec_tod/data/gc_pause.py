@@ -26,3 +26,21 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+
+@contextmanager
+def frozen_for_collections() -> Iterator[None]:
+    """Leave every object alive now out of the collections made during the block (``gc.freeze``).
+
+    For a command that loads a corpus and then runs for a while (a bench run): a full collection scans
+    every tracked object, the loaded dialogues too, 25-90 ms each time at 1000 dialogues; in the block
+    they are not scanned. Reference counting still frees what they drop. They rejoin the collected
+    generations afterwards (``gc.unfreeze``), so that any cycle among them is not kept for the rest of a
+    process that runs several commands (a sweep, tests).
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -1,13 +1,15 @@
-"""The readers pause the garbage collector while they build, and always restore it."""
+"""The readers pause the garbage collector while they build, and always restore it; a bench run keeps its
+loaded data out of the collections it makes."""
 
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
+from spec_tod.data.gc_pause import frozen_for_collections, gc_paused
 from spec_tod.data.readers import multiwoz21
-from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
 
 
@@ -42,3 +44,29 @@ def test_a_failed_read_restores_the_collector(tmp_path):
     with pytest.raises(SpecTodError):
         multiwoz21.read(tmp_path, "test", db=None, skip_invalid=False, progress=None)
     assert gc.isenabled()
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the collector frees it
+
+
+def test_data_loaded_before_the_block_is_left_out_of_its_collections_and_rejoins_after():
+    loaded = _Node()
+    seen = weakref.ref(loaded)
+    before = gc.get_freeze_count()
+    with pytest.raises(ValueError):
+        with frozen_for_collections():
+            del loaded
+            gc.collect()
+            assert seen() is not None  # frozen: a full collection does not look at it
+            assert gc.get_freeze_count() > before
+            made_inside = _Node()
+            inside = weakref.ref(made_inside)
+            del made_inside
+            gc.collect()
+            assert inside() is None  # what the block makes is collected as usual
+            raise ValueError("the run failed")
+    assert gc.get_freeze_count() == before
+    gc.collect()
+    assert seen() is None  # back among the collected objects, even after an error
