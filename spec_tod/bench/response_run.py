@@ -38,7 +38,7 @@ from spec_tod.bench.runner import (
 from spec_tod.bench.scheduler import Unit, assign_shards, run_longest_first, worker_count
 from spec_tod.bench.store import CallRecord, ShardWriter, TurnRecord, load_records, shard_path
 from spec_tod.data.dialogue import Dialogue
-from spec_tod.data.gc_pause import frozen_for_collections
+from spec_tod.data.gc_pause import run_collections
 from spec_tod.errors import SpecTodError
 from spec_tod.interrupts import run_async
 from spec_tod.tasks.length import TokenCounter
@@ -110,7 +110,7 @@ def run_response_bench(
         paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
         session = uuid.uuid4().hex
         written: dict[Path, list[TurnRecord]] = {}
-        with frozen_for_collections():
+        with run_collections():
             described = run_async(
                 _run(options, config, layout.budget(), selected, shard_of, load_records(paths), session, on_start, written)
             )

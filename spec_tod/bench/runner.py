@@ -53,7 +53,7 @@ from spec_tod.bench.store import ShardWriter, TurnRecord, load_records, shard_pa
 from spec_tod.chat.template import ChatTemplate, load_chat_template
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
-from spec_tod.data.gc_pause import frozen_for_collections
+from spec_tod.data.gc_pause import run_collections
 from spec_tod.data.readers import find_db_dir, find_schema, load_database, load_dialogues
 from spec_tod.data.schema import Service, load_schema
 from spec_tod.errors import SpecTodError
@@ -232,7 +232,7 @@ def run_bench(
         paths = [shard_path(options.run_dir, shard, config.shards) for shard in range(config.shards)]
         session = _Session(options, config, inputs, template, uuid.uuid4().hex)
         # frozen before the scorer's worker is forked: its collections skip the loaded data too
-        with frozen_for_collections(), _scorer_for(config, inputs, options.shard is None) as scorer:
+        with run_collections(), _scorer_for(config, inputs, options.shard is None) as scorer:
             session.on_response = scorer.note_response if scorer is not None else None
             run_async(session.run(selected, shard_of, load_records(paths), on_start))
             records = load_records(paths, session.written)

@@ -8,7 +8,7 @@ import weakref
 
 import pytest
 
-from spec_tod.data.gc_pause import frozen_for_collections, gc_paused
+from spec_tod.data.gc_pause import RUN_YOUNG_THRESHOLD, gc_paused, run_collections
 from spec_tod.data.readers import multiwoz21
 from spec_tod.errors import SpecTodError
 
@@ -54,9 +54,10 @@ class _Node:
 def test_data_loaded_before_the_block_is_left_out_of_its_collections_and_rejoins_after():
     loaded = _Node()
     seen = weakref.ref(loaded)
-    before = gc.get_freeze_count()
+    before, thresholds = gc.get_freeze_count(), gc.get_threshold()
     with pytest.raises(ValueError):
-        with frozen_for_collections():
+        with run_collections():
+            assert gc.get_threshold() == (RUN_YOUNG_THRESHOLD, *thresholds[1:])
             del loaded
             gc.collect()
             assert seen() is not None  # frozen: a full collection does not look at it
@@ -67,6 +68,6 @@ def test_data_loaded_before_the_block_is_left_out_of_its_collections_and_rejoins
             gc.collect()
             assert inside() is None  # what the block makes is collected as usual
             raise ValueError("the run failed")
-    assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() == before and gc.get_threshold() == thresholds
     gc.collect()
     assert seen() is None  # back among the collected objects, even after an error
