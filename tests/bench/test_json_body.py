@@ -60,3 +60,17 @@ def test_short_prompts_and_other_bodies_are_dumped_whole() -> None:
     for payload in ({}, {"prompt": "short\nprompt"}, {"messages": [{"role": "user", "content": "x" * 5000}]}, {"max_tokens": 3, "prompt": "z" * 2000}):
         assert encoder.encode(payload) == json.dumps(payload).encode()
     assert len(encoder.lines) == 0
+
+
+def test_parameters_equal_in_python_but_not_in_json_are_encoded_apart() -> None:
+    encoder = BodyEncoder()
+    prompt = "p" * 2000
+    variants = [
+        {"max_tokens": 1}, {"max_tokens": True}, {"max_tokens": 1.0}, {"temperature": 0.0}, {"temperature": -0.0},
+        {"temperature": float("nan")}, {"stop": ["a"]}, {"stop": ["a", "b"]}, {"stop": "a"}, {"stop": None},
+        {"stop": [1]}, {"stop": [True]}, {"extra": {"a": 1}}, {"extra": {"a": True}},
+    ]  # fmt: skip
+    for _ in range(2):  # the second time from what was remembered
+        for rest in variants:
+            payload = {"prompt": prompt, **rest}
+            assert encoder.encode(payload) == json.dumps(payload).encode(), rest
