@@ -12,17 +12,17 @@ together (:func:`spec_tod.fileio.atomic_group`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Literal
-
-from pydantic import BaseModel
 
 from spec_tod.fileio import AtomicGroup, atomic_open
 from spec_tod.json_escape import LineEscapes
@@ -95,12 +95,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-class FileEntry(BaseModel):
+@dataclass
+class FileEntry:
     path: str
     sha256: str
 
 
-class Counts(BaseModel):
+@dataclass
+class Counts:
     dialogues_read: int
     dialogues_skipped: int
     """Invalid dialogues left out under ``--skip-invalid``."""
@@ -113,9 +115,14 @@ class Counts(BaseModel):
     """Function messages in the written records."""
 
 
-class Manifest(BaseModel):
+@dataclass(kw_only=True)
+class Manifest:
     """What a build read, chose and wrote; rerunning the same command gives the same manifest bytes when
-    ``$SOURCE_DATE_EPOCH`` fixes the provenance's date (otherwise only that date differs)."""
+    ``$SOURCE_DATE_EPOCH`` fixes the provenance's date (otherwise only that date differs).
+
+    A dataclass, not a pydantic model: spec-tod only writes manifests, from typed values, and pydantic's
+    import (with the asyncio it pulls in) was 80-100 ms of every build-data command's start (docs/speed.md).
+    """
 
     tool: str = "spec-tod"
     version: str
@@ -141,7 +148,7 @@ class Manifest(BaseModel):
 
 def write_manifest(path: Path, manifest: Manifest, group: AtomicGroup) -> None:
     """Write the manifest as indented JSON, as one of ``group``'s files."""
-    group.write_text(path, json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+    group.write_text(path, json.dumps(dataclasses.asdict(manifest), indent=2, ensure_ascii=False) + "\n")
 
 
 def save_hf_dataset(

@@ -78,6 +78,11 @@ def test_sharegpt_and_messages_layouts_hold_the_same_conversation(data_dir, tmp_
 def test_manifest_records_inputs_counts_and_output_hashes(data_dir, tmp_path, mwz21_test_split):
     summary = build_data(_options(data_dir, tmp_path, fraction=0.5, seed=9, command=("spec-tod", "x")), loaded=mwz21_test_split)
     manifest = json.loads(summary.manifest.read_text())
+    assert list(manifest) == [
+        "tool", "version", "command", "dataset", "split", "task", "layout", "fraction", "seed", "max_per_domain",
+        "max_tokens", "length_method", "inputs", "counts", "skipped", "outputs", "provenance",
+    ]  # fmt: skip
+    assert manifest["tool"] == "spec-tod" and manifest["skipped"] == [] and manifest["max_per_domain"] is None
     assert manifest["version"] == __version__ and manifest["command"] == ["spec-tod", "x"]
     assert (manifest["dataset"], manifest["split"], manifest["task"]) == ("multiwoz21", "test", "dst")
     assert (manifest["fraction"], manifest["seed"]) == (0.5, 9)
