@@ -149,6 +149,71 @@ class Forked(Generic[T]):
         self._child = None
 
 
+class Gate:
+    """A forked child's word that its first step went well, and its parent's word to go on.
+
+    For work in two steps where nothing of the second may happen in any process before the first has
+    succeeded in all of them (build-data: every split read before any file is written). Made before
+    the fork and given to the child; the parent then calls :meth:`parent_side`, and the child
+    :meth:`passed` (or :meth:`failed`) after its first step, which returns whether to go on; the
+    parent waits for each child with :meth:`outcome`, answers with :meth:`release`, and calls
+    :meth:`close` in the end whatever happened. One byte each way, on two pipes.
+    """
+
+    def __init__(self) -> None:
+        self.parent = os.getpid()
+        self._ready_read, self._ready_write = os.pipe()
+        self._go_read, self._go_write = os.pipe()
+        self._open = {self._ready_read, self._ready_write, self._go_read, self._go_write}
+
+    def in_child(self) -> bool:
+        """Whether this is the forked child (a child that died has its function run in the parent)."""
+        return os.getpid() != self.parent
+
+    def _close(self, *fds: int) -> None:
+        for fd in fds:
+            if fd in self._open:
+                self._open.discard(fd)
+                os.close(fd)
+
+    def parent_side(self) -> None:
+        """In the parent, once the child is forked: close the child's ends."""
+        self._close(self._ready_write, self._go_read)
+
+    def passed(self) -> bool:
+        """In the child: its first step went well; wait for the parent's word, ``True`` to go on."""
+        self._close(self._ready_read, self._go_write)
+        try:
+            os.write(self._ready_write, b"1")
+        except BrokenPipeError:  # the parent no longer listens: it gave up
+            return False
+        return os.read(self._go_read, 1) == b"g"
+
+    def failed(self) -> None:
+        """In the child: its first step failed (it then raises its error, which the parent gets)."""
+        try:
+            os.write(self._ready_write, b"0")
+        except BrokenPipeError:  # the parent no longer listens
+            pass
+
+    def outcome(self) -> str:
+        """In the parent: ``passed``, ``failed`` (the child's result raises why) or ``died`` (no word)."""
+        answer = os.read(self._ready_read, 1)
+        return {b"1": "passed", b"0": "failed"}.get(answer, "died")
+
+    def release(self, go: bool) -> None:
+        """In the parent: tell a child that passed whether to go on."""
+        try:
+            os.write(self._go_write, b"g" if go else b"x")
+        except BrokenPipeError:  # the child has ended: nothing to tell
+            pass
+        self._close(self._go_write)
+
+    def close(self) -> None:
+        """In the parent: close its ends that are still open (a child waiting for its word then stops)."""
+        self._close(*list(self._open))
+
+
 def _standing_worker_start(parent: int) -> None:
     """Initializer of a :class:`StandingWorker`: ends with its parent, leaves signals to it, holds no sockets.
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from spec_tod import __version__
-from spec_tod.data.background import Forked, can_fork
+from spec_tod.data.background import Forked, Gate, can_fork
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.readers import DATASETS, SPLITS, LoadResult, find_db_dir, find_schema, load_database, load_dialogues
@@ -246,34 +246,68 @@ def build_all(builds: Sequence[BuildOptions], progress: ProgressSink | None = No
     """Several builds (splits x tasks) in one go: every option checked and every split read (once each)
     before the first file is written, so bad input in any split leaves no output of any build.
 
+    A split's builds share its gold calls, so they stay together: the first split's are read and built
+    here, each further split's in a forked child, one per spare core, which reads its split beside this
+    process and builds once every split has been read (a :class:`Gate`); the splits beyond the cores,
+    here too (docs/speed.md). The first failing read, in the order of the builds, is the error raised.
     The cyclic collector is paused throughout: the records are acyclic, and each collection would
-    scan the loaded splits again (docs/speed.md)."""
+    scan the loaded splits again."""
     for options in builds:
         check_options(options)
-    reads: dict[tuple, LoadResult] = {}
-    for options in builds:
-        key = _read_key(options)
-        if key not in reads:
-            # An e2e build of the split wants the missing-database warning that a dst-only read hides.
-            wants_db = any(other.task == "e2e" for other in builds if _read_key(other) == key)
-            reads[key] = read_split(dataclasses.replace(options, task="e2e" if wants_db else "dst"), progress)
     by_read: dict[tuple, list[int]] = {}
     for index, options in enumerate(builds):
         by_read.setdefault(_read_key(options), []).append(index)
-    # A split's builds share its gold calls, so they stay together: the first split's are built here, the
-    # others' in forked children, one per spare core (docs/speed.md); the splits beyond the cores, here too.
     groups = list(by_read.values())
     children = min(len(groups) - 1, (os.cpu_count() or 1) - 1) if can_fork() else 0
-    here = [index for group in [groups[0], *groups[1 + children :]] for index in group]
-    started = [(group, Forked(_build_group, [builds[i] for i in group], reads)) for group in groups[1 : 1 + children]]
+    forked, later = groups[1 : 1 + children], groups[1 + children :]
+    started: list[tuple[Gate, Forked[list[BuildSummary]]]] = []
     try:
+        for group in forked:
+            gate = Gate()
+            started.append((gate, Forked(_read_then_build, [builds[i] for i in group], builds, gate)))
+            gate.parent_side()
+        reads = {_read_key(builds[groups[0][0]]): _read(builds[groups[0][0]], builds, progress)}
+        for (gate, child), group in zip(started, forked, strict=True):
+            outcome = gate.outcome()
+            if outcome == "failed":
+                child.result()  # raises the child's error
+            if outcome == "died":
+                split = builds[group[0]].split
+                raise SpecTodError(f"the build of the {split} split stopped before the split was read; rerun the command")
+        for group in later:
+            reads[_read_key(builds[group[0]])] = _read(builds[group[0]], builds, progress)
+        for gate, _ in started:
+            gate.release(go=True)
+        here = [index for group in [groups[0], *later] for index in group]
         summaries = dict(zip(here, _build_group([builds[i] for i in here], reads, progress), strict=True))
-        for group, child in started:
+        for (_, child), group in zip(started, forked, strict=True):
             summaries.update(zip(group, child.result(), strict=True))
     finally:
-        for _, child in started:
+        for gate, child in started:
+            gate.close()
             child.stop()  # after an error or an interrupt here: the other builds stop too, cleaning up
     return [summaries[index] for index in range(len(builds))]
+
+
+def _read(options: BuildOptions, builds: Sequence[BuildOptions], progress: ProgressSink | None = None) -> LoadResult:
+    # An e2e build of the split wants the missing-database warning that a dst-only read hides.
+    key = _read_key(options)
+    wants_db = any(other.task == "e2e" for other in builds if _read_key(other) == key)
+    return read_split(dataclasses.replace(options, task="e2e" if wants_db else "dst"), progress)
+
+
+def _read_then_build(group: Sequence[BuildOptions], builds: Sequence[BuildOptions], gate: Gate) -> list[BuildSummary]:
+    """In a forked child: read the group's split, then build once the parent says every split was read."""
+    if not gate.in_child():  # the child died after the reads: its builds run here
+        return _build_group(group, {_read_key(group[0]): _read(group[0], builds)})
+    try:
+        loaded = _read(group[0], builds)
+    except BaseException:
+        gate.failed()
+        raise
+    if not gate.passed():
+        return []  # another split failed to read: the parent raises that, and ignores this
+    return _build_group(group, {_read_key(group[0]): loaded})
 
 
 def _build_group(

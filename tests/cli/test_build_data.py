@@ -187,3 +187,15 @@ def test_a_full_disk_leaves_neither_records_nor_manifest(monkeypatch, capsys, da
     assert code == 1 and "No space left on device" in err and "Traceback" not in err
     assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
     assert left == []
+
+
+@pytest.mark.parametrize("broken_split", ["dev", "test"])
+def test_bad_input_in_any_split_leaves_no_output_of_any_build(monkeypatch, capsys, mwz22_copy, data_dir, tmp_path, broken_split):
+    # dev is read here, test in a forked child on a second core: either failing stops every build
+    broken = sorted((mwz22_copy / broken_split).glob("dialogues_*.json"))[0]
+    broken.write_text(broken.read_text()[:200])
+    args = ["--dataset", "multiwoz22", "--data-dir", str(mwz22_copy), "--db-dir", str(data_dir / "multiwoz_db"),
+            "--split", "dev,test", "--task", "dst,e2e", "--out", str(tmp_path / "out")]  # fmt: skip
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 1 and str(broken) in " ".join(err.split()) and "malformed JSON" in err
+    assert not (tmp_path / "out").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_tod.data.background import Forked, StandingWorker, can_fork, in_background
+from spec_tod.data.background import Forked, Gate, StandingWorker, can_fork, in_background
 from spec_tod.settings import REPO_ROOT
 
 
@@ -186,3 +186,54 @@ def _kill_me_in_the_child(parent: int) -> int:
 
 def test_a_forked_call_whose_child_dies_runs_here() -> None:
     assert Forked(_kill_me_in_the_child, os.getpid()).result() == os.getpid()
+
+
+def _step_then_gate(step: str, gate: Gate) -> str:
+    if step == "fail":
+        gate.failed()
+        raise ValueError("bad split")
+    if step == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "went on" if gate.passed() else "held back"
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+@pytest.mark.parametrize("go", [True, False])
+def test_a_gated_child_waits_for_its_parents_word(go: bool) -> None:
+    gate = Gate()
+    child = Forked(_step_then_gate, "pass", gate)
+    gate.parent_side()
+    try:
+        assert gate.outcome() == "passed"
+        gate.release(go)
+        assert child.result() == ("went on" if go else "held back")
+    finally:
+        gate.close()
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+def test_a_gated_childs_failure_and_death_are_told_apart() -> None:
+    failing, dying = Gate(), Gate()
+    children = [Forked(_step_then_gate, "fail", failing)]
+    failing.parent_side()
+    children.append(Forked(_step_then_gate, "die", dying))
+    dying.parent_side()
+    try:
+        assert failing.outcome() == "failed"
+        with pytest.raises(ValueError, match="bad split"):
+            children[0].result()
+        assert dying.outcome() == "died"
+    finally:
+        for gate, child in zip((failing, dying), children, strict=True):
+            gate.close()
+            child.stop()
+
+
+def test_a_gate_closed_before_its_child_answered_holds_the_child_back() -> None:
+    if not can_fork():
+        pytest.skip("no fork or a single core")
+    gate = Gate()
+    child = Forked(_step_then_gate, "pass", gate)
+    gate.parent_side()
+    gate.close()  # the parent gave up (another split failed): the child hears nothing and stops
+    assert child.result() == "held back"
