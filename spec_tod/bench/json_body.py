@@ -43,14 +43,15 @@ class BodyEncoder:
         Remembered by keys and values as :func:`_exactly` spells them; a payload with another kind of
         value (a dict, from ``extra_body``) is dumped each time.
         """
+        signature: tuple | None
         try:
             signature = tuple((k, _exactly(v)) for k, v in payload.items() if k != key)
         except TypeError:
-            return json.dumps({k: v for k, v in payload.items() if k != key})
-        known = self._rests.get(signature)
+            signature = None
+        known = self._rests.get(signature) if signature is not None else None
         if known is None:
             known = json.dumps({k: v for k, v in payload.items() if k != key})
-            if len(self._rests) < self.max_rests:
+            if signature is not None and len(self._rests) < self.max_rests:
                 self._rests[signature] = known
         return known
 

@@ -156,8 +156,9 @@ class Gate:
     succeeded in all of them (build-data: every split read before any file is written). Made before
     the fork and given to the child; the parent then calls :meth:`parent_side`, and the child
     :meth:`passed` (or :meth:`failed`) after its first step, which returns whether to go on; the
-    parent waits for each child with :meth:`outcome`, answers with :meth:`release`, and calls
-    :meth:`close` in the end whatever happened. One byte each way, on two pipes.
+    parent waits for each child with :meth:`outcome`, lets it go on with :meth:`release`, and calls
+    :meth:`close` in the end whatever happened (a child not released then stops). One byte each way,
+    on two pipes.
     """
 
     def __init__(self) -> None:
@@ -201,10 +202,10 @@ class Gate:
         answer = os.read(self._ready_read, 1)
         return {b"1": "passed", b"0": "failed"}.get(answer, "died")
 
-    def release(self, go: bool) -> None:
-        """In the parent: tell a child that passed whether to go on."""
+    def release(self) -> None:
+        """In the parent: tell a child that passed to go on."""
         try:
-            os.write(self._go_write, b"g" if go else b"x")
+            os.write(self._go_write, b"g")
         except BrokenPipeError:  # the child has ended: nothing to tell
             pass
         self._close(self._go_write)

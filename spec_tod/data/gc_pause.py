@@ -28,8 +28,6 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-
-
 RUN_YOUNG_THRESHOLD = 50_000
 """Allocations between two collections of the youngest generation during a run (Python's default: 700)."""
 

@@ -277,7 +277,7 @@ def build_all(builds: Sequence[BuildOptions], progress: ProgressSink | None = No
         for group in later:
             reads[_read_key(builds[group[0]])] = _read(builds[group[0]], builds, progress)
         for gate, _ in started:
-            gate.release(go=True)
+            gate.release()
         here = [index for group in [groups[0], *later] for index in group]
         summaries = dict(zip(here, _build_group([builds[i] for i in here], reads, progress), strict=True))
         for (_, child), group in zip(started, forked, strict=True):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -148,7 +147,7 @@ class Manifest:
 
 def write_manifest(path: Path, manifest: Manifest, group: AtomicGroup) -> None:
     """Write the manifest as indented JSON, as one of ``group``'s files."""
-    group.write_text(path, json.dumps(dataclasses.asdict(manifest), indent=2, ensure_ascii=False) + "\n")
+    group.write_json(path, dataclasses.asdict(manifest))
 
 
 def save_hf_dataset(
