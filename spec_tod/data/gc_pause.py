@@ -6,6 +6,11 @@ hold everything read so far, are scanned again and again (figures: docs/speed.md
 (predictions, references, per-turn states) pays the same toll on the dialogues already in memory.
 Nothing built this way forms reference cycles, so reference counting frees all of it; the
 collector resumes afterwards.
+
+What a paused block built is long-lived data, and it joins the oldest generation without a scan
+(:func:`_settle`): re-enabling the collector would otherwise start a collection of the youngest
+generation at the next allocation, holding everything the block made. After ``Scorer.score`` that
+one collection took 57-75 ms of a 1.4 s ``spec-tod score`` and found nothing to free.
 """
 
 from __future__ import annotations
@@ -25,7 +30,22 @@ def gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        _settle()
         gc.enable()
+
+
+def _settle() -> None:
+    """Move every tracked object to the oldest generation, unscanned, and restart the youngest one's count.
+
+    ``gc.freeze`` moves them all to the permanent generation and zeroes the youngest generation's
+    count; ``gc.unfreeze`` puts them in the oldest generation, which is scanned only by full
+    collections. Within :func:`run_collections` the objects stay frozen with the run's own data and
+    are released with it.
+    """
+    frozen_by_a_run = gc.get_freeze_count() > 0
+    gc.freeze()
+    if not frozen_by_a_run:
+        gc.unfreeze()
 
 
 RUN_YOUNG_THRESHOLD = 50_000

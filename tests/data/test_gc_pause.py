@@ -51,6 +51,36 @@ class _Node:
         self.me = self  # a reference cycle: only the collector frees it
 
 
+def test_what_a_paused_block_built_joins_the_oldest_generation_unscanned():
+    gc.collect()
+    with gc_paused():
+        built = [[index] for index in range(20_000)]
+        cycle = _Node()
+    # Without the move, the youngest generation would hold the 20,000 lists and the next allocation
+    # would scan them all.
+    assert gc.get_count()[0] < 100
+    oldest = {id(item) for item in gc.get_objects(generation=2)}
+    assert id(built[0]) in oldest and id(built[-1]) in oldest
+    seen = weakref.ref(cycle)
+    del cycle
+    gc.collect()
+    assert seen() is None  # still collected by a full collection
+
+
+def test_inside_a_run_a_paused_block_s_objects_stay_frozen_with_the_run():
+    before = gc.get_freeze_count()
+    with run_collections():
+        with gc_paused():
+            cycle = _Node()
+        seen = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert seen() is not None  # frozen with the run's data
+    assert gc.get_freeze_count() == before
+    gc.collect()
+    assert seen() is None
+
+
 def test_data_loaded_before_the_block_is_left_out_of_its_collections_and_rejoins_after():
     loaded = _Node()
     seen = weakref.ref(loaded)
