@@ -216,7 +216,7 @@ class Gate:
 
 
 def _standing_worker_start(parent: int) -> None:
-    """Initializer of a :class:`StandingWorker`: ends with its parent, leaves signals to it, holds no sockets.
+    """Start of a forked worker: ends with its parent, leaves signals to it, holds no sockets.
 
     A Ctrl-C reaches the whole process group: in the worker, waiting for work, it would print a
     traceback; the parent handles the signal and ends the worker. The worker lives as long as, say, a
@@ -234,6 +234,26 @@ def _standing_worker_start(parent: int) -> None:
                     os.close(int(name))
             except OSError:  # the listing's own descriptor, already closed
                 pass
+
+
+def _standing_worker_init(parent: int, set_up: Callable[..., Any], args: tuple) -> None:
+    """Initializer of a :class:`StandingWorker`: :func:`_standing_worker_start`, then ``set_up(*args)``, whose
+    error the first task raises (:func:`_set_up_outcome`)."""
+    _standing_worker_start(parent)
+    try:
+        set_up(*args)
+    except Exception as error:
+        _SET_UP_ERROR.append(error)
+
+
+_SET_UP_ERROR: list[Exception] = []
+"""In a standing worker: the error of its set-up, if it failed."""
+
+
+def _set_up_outcome() -> None:
+    """The standing worker's first task: its set-up's error, raised in the parent when it asks for a result."""
+    if _SET_UP_ERROR:
+        raise _SET_UP_ERROR[0]
 
 
 def _broken_pool() -> type[Exception]:
@@ -259,13 +279,15 @@ class StandingWorker:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            # The set-up runs in the initializer, whose arguments a forked worker inherits: a submitted
+            # task's are pickled, which for a bench run's dialogues cost its loop's start 65 ms.
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("fork"),
-                initializer=_standing_worker_start,
-                initargs=(os.getpid(),),
+                initializer=_standing_worker_init,
+                initargs=(os.getpid(), set_up, args),
             )
-            self._ready = self._executor.submit(set_up, *args)
+            self._ready = self._executor.submit(_set_up_outcome)
 
     def submit(self, function: Callable[..., T], *args: Any) -> Callable[[], T]:
         """Start ``function(*args)`` in the worker after its set-up; call the returned function for the result

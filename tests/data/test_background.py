@@ -85,6 +85,22 @@ def test_a_standing_worker_calls_find_its_set_up_done_in_another_process() -> No
     assert _PREPARED == []  # the set-up ran in the worker only
 
 
+def _set_up_from(unpicklable: list) -> None:
+    _PREPARED[:] = [len(unpicklable), os.getpid()]
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+def test_a_standing_worker_inherits_its_set_up_arguments_unpickled() -> None:
+    unpicklable = [lambda: None, open(os.devnull)]  # handed over by fork: pickling either would fail
+    try:
+        with StandingWorker(_set_up_from, unpicklable) as worker:
+            value, pid = worker.call(_prepared)
+    finally:
+        unpicklable[1].close()
+    assert (value, pid != os.getpid()) == (2, True)
+    assert _PREPARED == []
+
+
 @pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
 def test_a_standing_worker_raises_its_set_up_error_at_the_call() -> None:
     with StandingWorker(_fail) as worker, pytest.raises(ValueError, match="bad corpus"):
