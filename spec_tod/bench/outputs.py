@@ -29,8 +29,9 @@ written once nothing is missing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -143,6 +144,20 @@ def turn_counts(statuses: Mapping[tuple[str, int], Status], records: Records) ->
     }
 
 
+def _score_here(
+    predictions: dict[str, Any],
+    dialogues: Sequence[Dialogue],
+    subset: bool,
+    database: VenueDatabase | None,
+    goal_dialogues: Sequence[Dialogue] | None,
+) -> dict[str, Any]:
+    from spec_tod.score.evaluate import score_predictions  # here: a prepared worker imports the scorer
+
+    return score_predictions(
+        predictions, dialogues, allow_subset=subset, database=database, goal_dialogues=goal_dialogues
+    ).to_json_dict()
+
+
 def _mode_scores(scores: dict[str, Any], mode: str) -> dict[str, Any]:
     """The scores that mean something for ``mode``: DST runs have empty responses by design."""
     if mode == "dst":
@@ -185,35 +200,32 @@ def finalize(
     counts = turn_counts(statuses, records)
     complete = counts["failed"] == counts["skipped"] == 0
     predictions = build_predictions(dialogues, records, statuses)
-    scores = None
+    document: Callable[[], dict[str, Any]] | None = None
     if complete and config.dataset in SCORED_DATASETS:
         subset = config.limit_dialogues is not None
-        if scorer is not None:
-            document = scorer.score_json(predictions, allow_subset=subset)
+        if scorer is not None:  # scored there while this process writes the rest
+            document = scorer.score_json_later(predictions, allow_subset=subset)
         else:
-            from spec_tod.score.evaluate import score_predictions  # here: a prepared worker imports the scorer
-
-            document = score_predictions(
-                predictions, dialogues, allow_subset=subset, database=database, goal_dialogues=goal_dialogues
-            ).to_json_dict()
-        scores = _mode_scores(document, config.mode)
+            document = partial(_score_here, predictions, dialogues, subset, database, goal_dialogues)
     ordered = list(records.values())
-    report = build_report(
-        config=config,
-        counts=counts,
-        scores=scores,
-        latency=latency_stats(ordered),
-        throughput=throughput(ordered),
-        session=session,
-        streaming=stream_stats(ordered, percentiles),
-        percentiles=list(percentiles),
-        provenance=provenance,
-    )
-    files = write_plots(run_dir, ordered, scores)
+    latency, speed, streaming = latency_stats(ordered), throughput(ordered), stream_stats(ordered, percentiles)
     predictions_file = PREDICTIONS_FILE if complete else INCOMPLETE_PREDICTIONS_FILE
     with atomic_group() as group:
         group.write_json(run_dir / predictions_file, predictions)
         group.write_json(run_dir / GENERATIONS_FILE, build_generations(dialogues, records, statuses))
+        scores = _mode_scores(document(), config.mode) if document is not None else None
+        report = build_report(
+            config=config,
+            counts=counts,
+            scores=scores,
+            latency=latency,
+            throughput=speed,
+            session=session,
+            streaming=streaming,
+            percentiles=list(percentiles),
+            provenance=provenance,
+        )
+        files = write_plots(run_dir, ordered, scores)
         if scores is not None:
             group.write_json(run_dir / SCORES_FILE, {**scores, "provenance": provenance} if provenance else scores)
         else:

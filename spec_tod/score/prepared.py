@@ -11,7 +11,7 @@ the scoring's time), batch by batch as the run goes; the scoring itself then run
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spec_tod.data.background import StandingWorker
@@ -73,13 +73,14 @@ class PreparedScorer:
             self._worker.submit(_normalise_ahead, self._responses)  # its result is the worker's cache
             self._responses = []
 
-    def score_json(self, predictions: Mapping[str, Any], *, allow_subset: bool = False) -> dict[str, Any]:
-        """:meth:`Scorer.score` of ``predictions``, run in the worker, as ``ScoreResult.to_json_dict()`` gives it.
+    def score_json_later(self, predictions: Mapping[str, Any], *, allow_subset: bool = False) -> Callable[[], dict[str, Any]]:
+        """:meth:`Scorer.score` of ``predictions``, started in the worker now; call the returned function for
+        the scores as ``ScoreResult.to_json_dict()`` gives them (the caller writes its other outputs meanwhile).
 
         A plain document crosses the pipe, so this process never imports the result's pydantic models
         (20-30 ms of a bench command's start, whose scoring is all done in the worker).
         """
-        return self._worker.call(_score_json, dict(predictions), allow_subset)
+        return self._worker.submit(_score_json, dict(predictions), allow_subset)
 
     def close(self) -> None:
         self._worker.close()

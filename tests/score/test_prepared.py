@@ -23,7 +23,7 @@ def test_prepared_scores_are_the_scorers(
     prepared: PreparedScorer, published: dict[str, dict[str, Any]], published_scores: dict[str, ScoreResult]
 ) -> None:
     for name in ("augpt", "mintl"):
-        document = prepared.score_json(published[name], allow_subset=name == "mintl")
+        document = prepared.score_json_later(published[name], allow_subset=name == "mintl")()
         assert document == published_scores[name].to_json_dict()
 
 
@@ -43,4 +43,4 @@ def test_responses_noted_during_a_run_are_normalised_in_the_worker_and_score_the
     for turns in published["augpt"].values():
         for turn in turns:
             prepared.note_response(turn["response"])
-    assert prepared.score_json(published["augpt"]) == published_scores["augpt"].to_json_dict()
+    assert prepared.score_json_later(published["augpt"])() == published_scores["augpt"].to_json_dict()
