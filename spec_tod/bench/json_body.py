@@ -1,8 +1,9 @@
-"""Request bodies as ``json.dumps(payload).encode()``, byte for byte, with the prompt escaped line by line.
+"""Request bodies as ``json.dumps(payload).encode()``, byte for byte, with the prompt escaped piecewise.
 
 Every prompt of a dialogue starts with its system message and repeats its history, so the prompt's
-literal is assembled from remembered line escapes (:class:`spec_tod.json_escape.LineEscapes`); checked
-against ``json.dumps`` in ``tests/bench/test_json_body.py``.
+literal is assembled from remembered escapes (:class:`spec_tod.json_escape.LineEscapes`): of its
+parts when the renderer assembled it (:class:`spec_tod.json_escape.AssembledText`), else of its
+lines. Checked against ``json.dumps`` in ``tests/bench/test_json_body.py``.
 """
 
 from __future__ import annotations

@@ -93,15 +93,13 @@ class PromptRenderer:
     def __post_init__(self) -> None:
         self.roles = role_map(self.template)
         self.strip_bos = adds_bos(self.encode, self.template)
-        self._renderer = IncrementalRenderer(self.template, list(dict.fromkeys(self.roles.values())))
+        bos = self.template.bos_token if self.strip_bos else ""
+        self._renderer = IncrementalRenderer(self.template, list(dict.fromkeys(self.roles.values())), bos or "")
 
     def __call__(self, prompt: Prompt, new_tokens: int) -> str:
         messages, role = prompt
         roles = self.roles
         text = self._renderer.render([(roles[r], content) for r, content in messages], roles[role]).text
-        bos = self.template.bos_token
-        if self.strip_bos and bos and text.startswith(bos):
-            text = text[len(bos) :]
         self._check_fits(text, new_tokens)
         return text
 

@@ -27,6 +27,10 @@ alternation, groups runs of one role or looks inside contents), so:
 ``tests/bench/test_incremental.py`` checks, for Llama 3's and Qwen2.5's templates, that every prompt
 of MultiWOZ test dialogues is assembled character for character as the whole template renders it,
 and the one-format test (``tests/bench/test_one_format.py``) sends the assembled prompts.
+
+An assembled prompt is an :class:`~spec_tod.json_escape.AssembledText`: the text, holding the parts
+it was joined from, so that the request's JSON escapes each part once rather than the whole prompt
+on every call.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from collections.abc import Callable, Sequence
 
 from spec_tod.chat.template import ChatTemplate, RenderedPrompt
 from spec_tod.errors import SpecTodError
+from spec_tod.json_escape import AssembledText
 
 Message = tuple[str, str]
 """``(template role, content)``."""
@@ -53,15 +58,20 @@ def _strip(text: str) -> str:
 
 
 class IncrementalRenderer:
-    """Renders ``(messages, prefill role)`` prompts with ``template``; assembled from pieces where exact."""
+    """Renders ``(messages, prefill role)`` prompts with ``template``; assembled from pieces where exact.
+
+    ``drop_prefix`` is removed from the start of every prompt that has it (the BOS, when the server's
+    tokenizer adds its own: :mod:`spec_tod.bench.render`).
+    """
 
     check_first = 32
     check_every = 64
     max_firsts = 4096
     """First messages whose text is kept (each is often a long system prompt)."""
 
-    def __init__(self, template: ChatTemplate, roles: Sequence[str] = ()) -> None:
+    def __init__(self, template: ChatTemplate, roles: Sequence[str] = (), drop_prefix: str = "") -> None:
         self.template = template
+        self.drop_prefix = drop_prefix
         self.roles = [r for r in dict.fromkeys(roles or ("system", "user", "assistant")) if r != "system"] or ["user"]
         self._firsts: dict[Message, str] = {}
         self._calls = 0
@@ -74,18 +84,23 @@ class IncrementalRenderer:
         """The prompt for ``messages`` ending at the start of a ``role`` message (the template's text exactly)."""
         self._calls += 1
         if not self.incremental or not messages:
-            return self._whole(messages, role)
+            return self._dropped(self._whole(messages, role))
         try:
             assembled = self._assemble(messages, role)
         except KeyError:  # a role the probes did not cover
-            return self._whole(messages, role)
+            return self._dropped(self._whole(messages, role))
         if self._calls <= self.check_first or self._calls % self.check_every == 0:
-            whole = self._whole(messages, role)
+            whole = self._dropped(self._whole(messages, role))
             if whole != assembled:
                 self.incremental = False
                 self._firsts.clear()
                 return whole
         return assembled
+
+    def _dropped(self, prompt: RenderedPrompt) -> RenderedPrompt:
+        if self.drop_prefix and prompt.text.startswith(self.drop_prefix):
+            return RenderedPrompt(prompt.text[len(self.drop_prefix) :], prompt.prefill)
+        return prompt
 
     def _whole(self, messages: Sequence[Message], role: str) -> RenderedPrompt:
         return self.template.render([{"role": r, "content": c} for r, c in messages], {"role": role, "content": ""})
@@ -96,7 +111,8 @@ class IncrementalRenderer:
         if text is None:
             if len(self._firsts) >= self.max_firsts:
                 self._firsts.clear()
-            text = self._firsts[first] = self.template.render_messages([{"role": first[0], "content": first[1]}])
+            rendered = self.template.render_messages([{"role": first[0], "content": first[1]}])
+            text = self._firsts[first] = rendered.removeprefix(self.drop_prefix)
         pieces, content = self._pieces, self._content
         parts = [text]
         for r, c in messages[1:]:
@@ -104,7 +120,7 @@ class IncrementalRenderer:
             parts += (opening, content(c), closing)
         start = self._starts[role]
         parts.append(start.text)
-        return RenderedPrompt("".join(parts), start.prefill)
+        return RenderedPrompt(AssembledText.of_parts(parts), start.prefill)
 
     def _find_pieces(self) -> bool:
         """Read the pieces off probe renderings and check them on probe conversations."""
@@ -142,6 +158,6 @@ class IncrementalRenderer:
                 conversation.append((role, content))
             for end in range(1, len(conversation) + 1):
                 for role in self.roles:
-                    if self._assemble(conversation[:end], role) != self._whole(conversation[:end], role):
+                    if self._assemble(conversation[:end], role) != self._dropped(self._whole(conversation[:end], role)):
                         return False
         return True

@@ -11,6 +11,7 @@ from spec_tod.bench.runner import load_inputs
 from spec_tod.chat.incremental import IncrementalRenderer
 from spec_tod.chat.roles import role_map
 from spec_tod.chat.template import ChatTemplate, load_chat_template
+from spec_tod.json_escape import AssembledText
 from spec_tod.tasks.layout import gold_turns
 from tests.fixtures.templates import QWEN25_CHAT_TEMPLATE
 
@@ -49,6 +50,25 @@ def test_every_prompt_of_the_test_dialogues_renders_as_the_whole_template(name: 
                 assert renderer.render(mapped, roles[role]) == whole, (dialogue.id, turn, role)
                 compared += 1
     assert compared > 1000
+
+
+def test_a_dropped_prefix_leaves_the_whole_render_without_it_and_the_parts_join_to_the_prompt(data_dir: Path) -> None:
+    template = load_chat_template("llama3")
+    bos = template.bos_token
+    assert bos
+    renderer = IncrementalRenderer(template, list(dict.fromkeys(role_map(template).values())), drop_prefix=bos)
+    renderer.check_first, renderer.check_every = 0, 10**9
+    roles = role_map(template)
+    inputs = load_inputs("multiwoz21", data_dir, "test", 20)
+    for dialogue in inputs.dialogues:
+        prompts = dialogue_prompts(dialogue, inputs.schema, 42)
+        for turn in range(len(dialogue.turns)):
+            messages, role = prompts.dst_prompt(turn)
+            mapped = [(roles[r], c) for r, c in messages]
+            whole = template.render([{"role": r, "content": c} for r, c in mapped], {"role": roles[role], "content": ""})
+            sent = renderer.render(mapped, roles[role])
+            assert whole.text.startswith(bos) and sent.text == whole.text[len(bos) :]
+            assert isinstance(sent.text, AssembledText) and "".join(sent.text.parts) == sent.text
 
 
 _NUMBERED = "{% for m in messages %}[{{ loop.index }}:{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"

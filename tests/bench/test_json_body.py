@@ -1,4 +1,4 @@
-"""Request bodies encoded line by line are ``json.dumps(payload).encode()``, byte for byte."""
+"""Request bodies encoded piecewise are ``json.dumps(payload).encode()``, byte for byte."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 from spec_tod.bench.json_body import BodyEncoder
 from spec_tod.bench.prompts import dialogue_prompts
 from spec_tod.bench.protocols import GenerationParams, OpenAICompletions, TGIGenerate
+from spec_tod.bench.render import PromptRenderer
 from spec_tod.bench.runner import load_inputs
 from spec_tod.chat.template import load_chat_template
+from spec_tod.json_escape import AssembledText
 from spec_tod.tasks.layout import gold_turns
 
 PARAMS = (
@@ -20,26 +22,42 @@ PARAMS = (
 
 
 def test_every_prompt_of_the_test_dialogues_encodes_as_json_dumps(data_dir: Path) -> None:
+    """Whole renders (escaped by lines) and the prompts bench sends (assembled, escaped by parts)."""
     template = load_chat_template("llama3")
+    render = PromptRenderer(template)
     encoder = BodyEncoder()
     inputs = load_inputs("multiwoz21", data_dir, "test", 60)
-    compared = 0
+    compared = assembled = 0
     for dialogue in inputs.dialogues:
         prompts = dialogue_prompts(dialogue, inputs.schema, 42)
         history = gold_turns("e2e", dialogue, prompts.functions, inputs.database)
         for turn, current in enumerate(history):
-            for messages, role in (
-                prompts.dst_prompt(turn),
-                prompts.response_prompt(turn, history, current.call, current.observation),
-            ):
-                text = template.render([{"role": r, "content": c} for r, c in messages], {"role": role, "content": ""}).text
-                for protocol in (OpenAICompletions, TGIGenerate):
-                    for params in PARAMS:
-                        payload = protocol.payload(text, params, "served-model", False)
-                        assert encoder.encode(payload) == json.dumps(payload).encode(), (dialogue.id, turn, role)
-                        compared += 1
-    assert compared > 4 * 800
+            for prompt in (prompts.dst_prompt(turn), prompts.response_prompt(turn, history, current.call, current.observation)):
+                messages, role = prompt
+                whole = template.render([{"role": r, "content": c} for r, c in messages], {"role": role, "content": ""}).text
+                sent = render(prompt, 128)
+                assembled += type(sent) is AssembledText
+                for text in (whole, sent):
+                    for protocol in (OpenAICompletions, TGIGenerate):
+                        for params in PARAMS:
+                            payload = protocol.payload(text, params, "served-model", False)
+                            assert encoder.encode(payload) == json.dumps(payload).encode(), (dialogue.id, turn, role)
+                            compared += 1
+    assert compared > 8 * 800 and assembled > 750
     assert 0 < len(encoder.lines) < compared  # lines were remembered, and met again
+
+
+def test_an_assembled_text_encodes_as_its_joined_text() -> None:
+    rng = random.Random(11)
+    alphabet = ['"', "\\", "\n", "\t", "\x00", "é", "\u2028", "\U0001f600", "\ud800", "a", " "]
+    encoder = BodyEncoder()
+    encoder.lines.max_parts = 40  # forgotten and relearnt along the way
+    parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400))) for _ in range(60)]
+    for _ in range(200):
+        text = AssembledText.of_parts(rng.choices(parts, k=rng.randint(4, 20)))
+        payload = {"prompt": text, "max_tokens": 5}
+        assert encoder.encode(payload) == json.dumps({"prompt": str(text), "max_tokens": 5}).encode()
+    assert len(encoder.lines._parts) <= 40 + 20
 
 
 def test_any_text_encodes_as_json_dumps() -> None:
