@@ -13,9 +13,6 @@ from spec_tod.data.normalize import standing_normaliser, start_normalising
 from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.fileio import check_output_path, write_json
 from spec_tod.provenance import provenance
-from spec_tod.score import Scorer, load_predictions
-from spec_tod.score.references import split_references
-from spec_tod.score.report import render
 from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
 DATASET_CHOICES = ("multiwoz21", "multiwoz22")
@@ -108,6 +105,12 @@ def score_command(
             check_output_path(path, option)
     data_dir = (data_dir if data_dir is not None else default_data_dir()).resolve()
     with standing_normaliser(), console.status("reading the references") as status:
+        # Imported once the normaliser's worker is forked: it imports sacremoses meanwhile, and the
+        # scorer's modules (pydantic among them) take this process 0.2 s (docs/speed.md).
+        from spec_tod.score import Scorer, load_predictions
+        from spec_tod.score.references import split_references
+        from spec_tod.score.report import render
+
         loaded = load_predictions(predictions)
         start_normalising(turn["response"] for turns in loaded.values() for turn in turns)
         references = split_references(

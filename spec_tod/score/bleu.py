@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 MAX_ORDER = 4
 
@@ -82,6 +82,21 @@ def count_ngrams(sentences: Iterable[str]) -> None:
     """Count the n-grams of ``sentences`` now (e.g. the references, while the responses are being normalised)."""
     for sentence in sentences:
         _ngram_counts(sentence)
+
+
+def ngram_table(sentences: Iterable[str]) -> dict[str, NgramCounts]:
+    """The counts of each distinct sentence, as plain dicts: a table for the on-disk cache (plain dicts
+    unpickle in about 0.6 of the time of Counters)."""
+    table = {}
+    for sentence in dict.fromkeys(sentences):
+        length, counts = _ngram_counts(sentence)
+        table[sentence] = (length, tuple(dict(ngrams) for ngrams in counts))
+    return table
+
+
+def remember_ngrams(table: Mapping[str, NgramCounts]) -> None:
+    """Take the counts of an :func:`ngram_table` (read back from the cache) as counted in this process."""
+    _COUNTS.update(table)
 
 
 def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:

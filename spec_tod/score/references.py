@@ -30,6 +30,7 @@ from spec_tod.data.normalize import (
 )
 from spec_tod.data.readers import LoadResult, load_dialogues
 from spec_tod.errors import SpecTodError
+from spec_tod.score.bleu import NgramCounts, ngram_table, remember_ngrams
 from spec_tod.score.goals import Goal, build_goal
 
 DONTCARE = "dontcare"
@@ -188,11 +189,13 @@ def split_references(
     goals_data_dir: Path | None = None,
 ) -> dict[str, DialogueReference]:
     """:func:`build_references` for a whole split, kept on disk (:mod:`spec_tod.cache`): a warm call reads
-    neither the split nor the goals, only checks that their files are unchanged.
+    neither the split nor the goals, only checks that their files are unchanged. The references'
+    BLEU statistics (n-gram counts) are kept with them and taken as counted (:func:`remember_ngrams`):
+    counting them took a warm ``spec-tod score`` 0.24 s, reading them 0.1 s.
 
     ``goals_data_dir`` (MultiWOZ 2.2): the MultiWOZ 2.1 data the goals and booked domains come from.
     """
-    def build() -> tuple[dict[str, DialogueReference], list[Path]]:
+    def build() -> tuple[tuple[dict[str, DialogueReference], dict[str, NgramCounts]], list[Path]]:
         loaded = load_dialogues(dataset, data_dir, split, db_dir=db_dir)
         files = list(loaded.files)
         goal_dialogues = None
@@ -202,14 +205,18 @@ def split_references(
         booked = None
         if booked_domains_file is not None:
             booked, files = load_booked_domains(booked_domains_file), files + [booked_domains_file]
-        return build_references(loaded.dialogues, booked_domains=booked, goal_dialogues=goal_dialogues), files
+        references = build_references(loaded.dialogues, booked_domains=booked, goal_dialogues=goal_dialogues)
+        table = ngram_table(response for reference in references.values() for response in reference.responses)
+        return (references, table), files
 
     identity = {
         "dataset": dataset, "data_dir": Path(data_dir).resolve(), "split": split, "db_dir": db_dir,
         "booked": booked_domains_file and Path(booked_domains_file).resolve(),
         "goals": goals_data_dir and Path(goals_data_dir).resolve(),
     }
-    return cached("references", identity, build)
+    references, table = cached("references", identity, build)
+    remember_ngrams(table)
+    return references
 
 
 def _multiwoz21_goals(goals_dir: Path, split: str, db_dir: Path | None) -> LoadResult:

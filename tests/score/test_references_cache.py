@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from spec_tod.data.database import VenueDatabase
-from spec_tod.score import Scorer
+from spec_tod.score import Scorer, bleu
 from spec_tod.score.references import split_references
 
 
@@ -33,7 +33,14 @@ def test_cached_and_rebuilt_references_give_the_same_scores(
     rescored = Scorer.from_references(rebuilt, database=database).score(predictions, allow_subset=True)
     assert rescored.to_json_dict() == expected
 
+    bleu._COUNTS.clear()
     warm = split_references("multiwoz21", data_dir, "test")
     assert Scorer.from_references(warm, database=database).score(predictions, allow_subset=True).to_json_dict() == (
         expected
     )
+    # the warm read brought every reference's BLEU statistics, the counts a fresh count gives
+    responses = {response for reference in warm.values() for response in reference.responses}
+    assert len(responses) == 6824 and responses <= set(bleu._COUNTS)
+    kept = {response: bleu._COUNTS[response] for response in responses}
+    bleu._COUNTS.clear()
+    assert all(bleu._ngram_counts(response) == counts for response, counts in kept.items())
