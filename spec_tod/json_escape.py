@@ -37,14 +37,16 @@ class LineEscapes:
     max_lines = 1 << 16
     """Distinct lines remembered; all are forgotten when a text finds the limit reached."""
 
-    max_parts = 1 << 16
-    """Distinct parts of :class:`AssembledText` remembered; all are forgotten when a text finds the limit reached."""
+    max_part_chars = 1 << 24
+    """Characters of remembered :class:`AssembledText` part escapes (a part may be a whole system prompt); all
+    are forgotten when a text finds the limit reached."""
 
     def __init__(self, escape: Callable[[str], str]) -> None:
         self._escape = escape
         self._newline = escape("\n")[1:-1]
         self._lines: dict[str, str] = {}
         self._parts: dict[str, str] = {}
+        self._part_chars = 0
 
     def quoted(self, text: str) -> str:
         """``escape(text)``: the text as a quoted JSON string literal."""
@@ -63,13 +65,15 @@ class LineEscapes:
 
     def _quoted_parts(self, parts: tuple[str, ...]) -> str:
         known = self._parts
-        if len(known) >= self.max_parts:
+        if self._part_chars >= self.max_part_chars:
             known.clear()
+            self._part_chars = 0
         escaped = []
         for part in parts:
             escape = known.get(part)
             if escape is None:
                 escape = known[part] = self.quoted(part)[1:-1]
+                self._part_chars += len(escape)
             escaped.append(escape)
         return '"' + "".join(escaped) + '"'
 

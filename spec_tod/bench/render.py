@@ -93,8 +93,8 @@ class PromptRenderer:
     def __post_init__(self) -> None:
         self.roles = role_map(self.template)
         self.strip_bos = adds_bos(self.encode, self.template)
-        bos = self.template.bos_token if self.strip_bos else ""
-        self._renderer = IncrementalRenderer(self.template, list(dict.fromkeys(self.roles.values())), bos or "")
+        dropped = (self.template.bos_token or "") if self.strip_bos else ""
+        self._renderer = IncrementalRenderer(self.template, list(dict.fromkeys(self.roles.values())), dropped)
 
     def __call__(self, prompt: Prompt, new_tokens: int) -> str:
         messages, role = prompt

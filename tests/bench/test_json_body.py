@@ -51,13 +51,18 @@ def test_an_assembled_text_encodes_as_its_joined_text() -> None:
     rng = random.Random(11)
     alphabet = ['"', "\\", "\n", "\t", "\x00", "é", "\u2028", "\U0001f600", "\ud800", "a", " "]
     encoder = BodyEncoder()
-    encoder.lines.max_parts = 40  # forgotten and relearnt along the way
+    encoder.lines.max_part_chars = 4000  # forgotten and relearnt along the way
     parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400))) for _ in range(60)]
+    longest = cleared = 0
     for _ in range(200):
         text = AssembledText.of_parts(rng.choices(parts, k=rng.randint(4, 20)))
         payload = {"prompt": text, "max_tokens": 5}
+        before = encoder.lines._part_chars
         assert encoder.encode(payload) == json.dumps({"prompt": str(text), "max_tokens": 5}).encode()
-    assert len(encoder.lines._parts) <= 40 + 20
+        cleared += encoder.lines._part_chars < before
+        longest = max(longest, len(json.dumps(str(text))))
+        assert encoder.lines._part_chars <= 4000 + longest  # the limit is checked per text
+    assert cleared > 3
 
 
 def test_any_text_encodes_as_json_dumps() -> None:
