@@ -39,12 +39,11 @@ def _settle() -> None:
 
     ``gc.freeze`` moves them all to the permanent generation and zeroes the youngest generation's
     count; ``gc.unfreeze`` puts them in the oldest generation, which is scanned only by full
-    collections. Within :func:`run_collections` the objects stay frozen with the run's own data and
-    are released with it.
+    collections. Not while objects are frozen (:func:`run_collections`): a freeze there would also
+    keep whatever garbage the run has made so far out of every collection until the run ends.
     """
-    frozen_by_a_run = gc.get_freeze_count() > 0
-    gc.freeze()
-    if not frozen_by_a_run:
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
         gc.unfreeze()
 
 

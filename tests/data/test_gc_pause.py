@@ -67,18 +67,19 @@ def test_what_a_paused_block_built_joins_the_oldest_generation_unscanned():
     assert seen() is None  # still collected by a full collection
 
 
-def test_inside_a_run_a_paused_block_s_objects_stay_frozen_with_the_run():
-    before = gc.get_freeze_count()
+def test_inside_a_run_a_paused_block_freezes_nothing_more():
     with run_collections():
+        frozen = gc.get_freeze_count()
+        garbage = _Node()
+        left = weakref.ref(garbage)
+        del garbage  # a cycle the run dropped before the block: a freeze would keep it until the run's end
         with gc_paused():
-            cycle = _Node()
-        seen = weakref.ref(cycle)
-        del cycle
+            made = _Node()
+        seen = weakref.ref(made)
+        del made
+        assert gc.get_freeze_count() == frozen
         gc.collect()
-        assert seen() is not None  # frozen with the run's data
-    assert gc.get_freeze_count() == before
-    gc.collect()
-    assert seen() is None
+        assert left() is None and seen() is None
 
 
 def test_data_loaded_before_the_block_is_left_out_of_its_collections_and_rejoins_after():
