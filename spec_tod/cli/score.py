@@ -105,8 +105,8 @@ def score_command(
             check_output_path(path, option)
     data_dir = (data_dir if data_dir is not None else default_data_dir()).resolve()
     with standing_normaliser(), console.status("reading the references") as status:
-        # Imported once the normaliser's worker is forked: it imports sacremoses meanwhile, and the
-        # scorer's modules (pydantic among them) take this process 0.2 s (docs/speed.md).
+        # Imported once the normaliser's worker is forked, which sets up the Moses rules meanwhile:
+        # the scorer's modules (pydantic among them) take this process 0.2 s (docs/speed.md).
         from spec_tod.score import Scorer, load_predictions
         from spec_tod.score.references import split_references
         from spec_tod.score.report import render

@@ -14,13 +14,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from spec_tod.data.background import in_background
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.gc_pause import gc_paused
-from spec_tod.data.normalize import normalise_responses_later, normalise_state
+from spec_tod.data.normalize import apply_to_normalised_later, normalise_responses_later, normalise_state
 from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
@@ -29,7 +30,7 @@ from spec_tod.score.dst import dst_scores
 from spec_tod.score.inform_success import TOTAL, aggregate, dialogue_outcome
 from spec_tod.score.predictions import PredictedTurn, Predictions, parse_predictions
 from spec_tod.score.references import DialogueReference, build_references
-from spec_tod.score.result import Coverage, DialogueDetail, ScoreResult
+from spec_tod.score.result import Coverage, DialogueDetail, RichnessResult, ScoreResult
 from spec_tod.score.richness import richness
 from spec_tod.settings import default_data_dir
 
@@ -85,7 +86,9 @@ class Scorer:
         references = [self.references[dialogue_id] for dialogue_id in ids]
 
         stage("normalise")
-        normalised = normalise_responses_later(turn.response for i in ids for turn in parsed[i])
+        texts = [turn.response for i in ids for turn in parsed[i]]
+        normalised = normalise_responses_later(texts)
+        lexical = apply_to_normalised_later(richness, texts)  # in the normaliser's worker, when there is one
         # What needs no response is done while the responses are normalised (in a worker, when there is one).
         given_states = all(turn.state is not None for i in ids for turn in parsed[i])
         if given_states:
@@ -98,6 +101,17 @@ class Scorer:
         else:
             domains = [estimate_active_domains(dialogue_states) for dialogue_states in states]
 
+        stage("bleu references")
+        references_used = [ref for reference in references for ref in reference.responses[: len(parsed[reference.id])]]
+        count_ngrams(references_used)  # here, so that the BLEU worker forked below inherits them
+
+        stage("normalise (rest)")
+        flat = iter(normalised())
+        responses = [[next(flat) for _turn in parsed[i]] for i in ids]
+        hypotheses = [response for dialogue in responses for response in dialogue]
+        # forked before DST and Inform/Success, which this process computes meanwhile
+        bleu_score = in_background(bleu, hypotheses, references_used) if hypotheses else lambda: 0.0
+
         stage("dst")
         dst = None
         if given_states:
@@ -107,17 +121,7 @@ class Scorer:
                 for predicted, gold in zip(dialogue_states, reference.states[: len(dialogue_states)], strict=True)
             )
 
-        stage("bleu references")
-        references_used = [ref for reference in references for ref in reference.responses[: len(parsed[reference.id])]]
-        count_ngrams(references_used)  # here, so that the BLEU worker forked below inherits them
-
-        stage("normalise (rest)")
-        flat = iter(normalised())
-        responses = [[next(flat) for _turn in parsed[i]] for i in ids]
-
         stage("inform/success")
-        hypotheses = [response for dialogue in responses for response in dialogue]
-        bleu_score = in_background(bleu, hypotheses, references_used) if hypotheses else lambda: 0.0
         outcomes = [
             dialogue_outcome(reference.goal, reference.booked, dialogue, dialogue_states, dialogue_domains, self.database)
             for reference, dialogue, dialogue_states, dialogue_domains in zip(references, responses, states, domains, strict=True)
@@ -125,7 +129,7 @@ class Scorer:
         rates = aggregate(outcomes)
 
         stage("richness")
-        lexical = richness(hypotheses)
+        lexical_figures = RichnessResult(**asdict(lexical()))
 
         stage("bleu (rest)")
         corpus_bleu = bleu_score()
@@ -140,7 +144,7 @@ class Scorer:
             inform_by_domain={k: v for k, v in rates.inform.items() if k != TOTAL},
             success_by_domain={k: v for k, v in rates.success.items() if k != TOTAL},
             dialogues_by_domain={k: v for k, v in rates.dialogues.items() if k != TOTAL},
-            richness=lexical,
+            richness=lexical_figures,
             dst=dst,
             states="predicted" if given_states else "gold",
             active_domains="given" if given_domains else "estimated",

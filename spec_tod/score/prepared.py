@@ -1,8 +1,7 @@
 """A scorer made ready in a standing worker while the caller does something else (a bench run's loop).
 
-Scoring at the end of a bench run first pays for imports (sacremoses' tokenizer compiles its regular
-expressions on import, about a quarter of a second), for the references of the dialogues run and for
-their BLEU statistics (n-gram counts).
+Scoring at the end of a bench run first pays for imports (the scorer's modules and pydantic), for
+the references of the dialogues run and for their BLEU statistics (n-gram counts).
 None of that depends on the answers, so it is done in a worker process on another core while the
 loop waits on the server; so is the normalisation of the responses already answered (Moses, most of
 the scoring's time), batch by batch as the run goes; the scoring itself then runs in that worker

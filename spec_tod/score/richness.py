@@ -11,10 +11,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import pairwise
+from dataclasses import dataclass
 
 from spec_tod.data.mwz_tables import load_table
-from spec_tod.score.result import RichnessResult
 
 _CONSTANTS = load_table("metric_constants")
 _PUNCTUATION = tuple(_CONSTANTS["richness_punctuation_removed"])
@@ -40,22 +39,50 @@ def msttr(tokens: list[str], window: int = _WINDOW) -> float:
     return total / segments
 
 
-def richness(responses: Iterable[str]) -> RichnessResult:
+@dataclass(frozen=True)
+class Richness:
+    """The figures of :class:`~spec_tod.score.result.RichnessResult` (this module imports no pydantic:
+    ``spec-tod score`` computes them in its normaliser's worker)."""
+
+    avg_length: float
+    entropy: float
+    cond_entropy: float
+    msttr: float
+    num_unigrams: int
+    num_bigrams: int
+    num_trigrams: int
+
+
+_BREAK = " "
+"""Between two responses' tokens: no token holds a space (they are split on spaces), so an n-gram
+that holds this one crosses responses."""
+
+
+def _within_responses(grams: Counter[tuple[str, ...]]) -> Counter[tuple[str, ...]]:
+    for crossing in [gram for gram in grams if _BREAK in gram]:
+        del grams[crossing]
+    return grams
+
+
+def richness(responses: Iterable[str]) -> Richness:
     """Richness of normalised responses; n-grams never cross responses."""
-    unigrams: Counter[str] = Counter()
-    bigrams: Counter[tuple[str, str]] = Counter()
-    trigrams: Counter[tuple[str, str, str]] = Counter()
+    words: dict[str, list[str]] = {}  # a test set repeats many responses: each is tokenised once
     all_tokens: list[str] = []
+    stream: list[str] = []  # every response's tokens, each followed by a break
     turns = 0
     for response in responses:
-        tokens = tokenize(response)
-        all_tokens.extend(tokens)
+        tokens = words.get(response) or words.setdefault(response, tokenize(response))
+        all_tokens += tokens
+        stream += tokens
+        stream.append(_BREAK)
         turns += 1
-        unigrams.update(tokens)
-        bigrams.update(pairwise(tokens))
-        trigrams.update(zip(tokens, tokens[1:], tokens[2:], strict=False))  # windows: shorter by design
+    # Counted over the whole stream at once (Counter's C loop), then the crossing n-grams dropped:
+    # the rest keep the order of their first occurrence, so the sums below add in the same order.
+    unigrams = Counter(all_tokens)
+    bigrams = _within_responses(Counter(zip(stream, stream[1:], strict=False)))
+    trigrams = _within_responses(Counter(zip(stream, stream[1:], stream[2:], strict=False)))
     if not turns:
-        return RichnessResult(
+        return Richness(
             avg_length=0.0, entropy=0.0, cond_entropy=0.0, msttr=0.0, num_unigrams=0, num_bigrams=0, num_trigrams=0
         )
     total = sum(unigrams.values())
@@ -63,7 +90,7 @@ def richness(responses: Iterable[str]) -> RichnessResult:
     cond_entropy = -sum(
         (count / total) * math.log(count / unigrams[head], 2) for (head, _word), count in bigrams.items()
     )
-    return RichnessResult(
+    return Richness(
         avg_length=len(all_tokens) / turns,
         entropy=entropy,
         cond_entropy=cond_entropy,
