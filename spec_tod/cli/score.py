@@ -107,12 +107,13 @@ def score_command(
     with standing_normaliser(), console.status("reading the references") as status:
         # Imported once the normaliser's worker is forked, which sets up the Moses rules meanwhile:
         # the scorer's modules (pydantic among them) take this process 0.2 s (docs/speed.md).
-        from spec_tod.score import Scorer, load_predictions
+        from spec_tod.score import Scorer
+        from spec_tod.score.predictions import read_predictions
         from spec_tod.score.references import split_references
         from spec_tod.score.report import render
 
-        loaded = load_predictions(predictions)
-        start_normalising(turn["response"] for turns in loaded.values() for turn in turns)
+        loaded = read_predictions(predictions)
+        start_normalising(turn.response for turns in loaded.values() for turn in turns)
         references = split_references(
             dataset, data_dir, split, db_dir=db_dir, booked_domains_file=booked_domains,
             goals_data_dir=(goals_data_dir or data_dir) if dataset == "multiwoz22" else None,

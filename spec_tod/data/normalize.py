@@ -275,14 +275,24 @@ def normalise_state(state: Mapping[str, Mapping[str, str]]) -> dict[str, dict[st
 
     When two slots of a domain normalise to the same name, the later one wins.
     """
+    if len(_SLOT_VALUES) > _MAX_SLOT_VALUES:
+        _SLOT_VALUES.clear()
     normalised: dict[str, dict[str, str]] = {}
     for domain, slots in state.items():
         domain_state: dict[str, str] = {}
-        for slot, value in slots.items():
-            name = normalise_slot_name(slot)
-            domain_state[name] = normalise_slot_value(name, value)
+        for slot_value in slots.items():
+            pair = _SLOT_VALUES.get(slot_value)
+            if pair is None:
+                name = normalise_slot_name(slot_value[0])
+                pair = _SLOT_VALUES[slot_value] = (name, normalise_slot_value(name, slot_value[1]))
+            domain_state[pair[0]] = pair[1]
         normalised[domain] = domain_state
     return normalised
+
+
+_SLOT_VALUES: dict[tuple[str, str], tuple[str, str]] = {}
+"""Normalised (slot, value) by raw pair: a dialogue's states repeat its earlier turns' slots."""
+_MAX_SLOT_VALUES = 1 << 16
 
 
 def time_to_minutes(time: str) -> int:

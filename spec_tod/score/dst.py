@@ -26,7 +26,8 @@ def _flatten(state: State) -> dict[tuple[str, str], str]:
 
 
 def _matches(predicted: str, gold: str) -> bool:
-    return partial_ratio(predicted, gold) > _THRESHOLD
+    # fuzzywuzzy's partial_ratio gives 100 for equal strings (the empty one too) before anything else
+    return predicted == gold or partial_ratio(predicted, gold) > _THRESHOLD
 
 
 def _jointly_equal(predicted: Mapping, gold: Mapping) -> bool:

@@ -61,16 +61,28 @@ def predictions_path(path: Path) -> Path:
 @gc_paused()
 def load_predictions(path: Path | str) -> dict[str, list[dict[str, Any]]]:
     """Read and check a predictions file (or a bench run directory); returns the plain JSON object."""
+    path, data = _read(path)
+    parse_predictions(data, source=str(path))
+    return data
+
+
+@gc_paused()
+def read_predictions(path: Path | str) -> Predictions:
+    """Read and check a predictions file (or a bench run directory); returns it parsed, as the scorer
+    takes it (which then does not check it again)."""
+    path, data = _read(path)
+    return parse_predictions(data, source=str(path))
+
+
+def _read(path: Path | str) -> tuple[Path, Any]:
     path = predictions_path(Path(path))
     try:
         with path.open(encoding="utf-8") as handle:
-            data = json.load(handle)
+            return path, json.load(handle)
     except FileNotFoundError:
         raise SpecTodError(f"{path}: predictions file not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SpecTodError(f"{path}: cannot read the predictions as JSON ({error})") from None
-    parse_predictions(data, source=str(path))
-    return data
 
 
 def parse_predictions(data: Any, *, source: str = "predictions") -> Predictions:

@@ -26,9 +26,7 @@ _SCORER: list[Scorer] = []
 
 
 def _set_up(dialogues: Sequence[Dialogue], database: VenueDatabase, goal_dialogues: Sequence[Dialogue] | None) -> None:
-    # The slow imports, done before the answers arrive (the BLEU worker forked later inherits sacrebleu).
-    import sacrebleu.metrics.bleu  # noqa: F401
-
+    # The slow imports, done before the answers arrive.
     import spec_tod.data.moses  # noqa: F401
     from spec_tod.score.bleu import count_ngrams
     from spec_tod.score.evaluate import Scorer

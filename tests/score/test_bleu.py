@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from sacrebleu import corpus_bleu
+from sacrebleu.metrics.bleu import BLEU
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from spec_tod.data.normalize import normalise_responses
 from spec_tod.score import Scorer
-from spec_tod.score.bleu import bleu, tokenize_13a
+from spec_tod.score.bleu import MAX_ORDER, bleu, bleu_from_statistics, tokenize_13a
 
 # Every rule of the tokenizer and its edges: the spaced class (which holds the space itself), periods and
 # commas beside digits or not, dashes after digits, entities, <skipped>, line breaks, non-ASCII text.
@@ -52,6 +53,18 @@ def test_corpus_bleu_is_sacrebleus_float_for_float(scorer: Scorer, published: di
     ]
     for hypotheses_used, references_used in cases:
         assert bleu(hypotheses_used, references_used) == corpus_bleu(hypotheses_used, [references_used]).score
+
+
+def test_the_score_formula_is_sacrebleus_float_for_float() -> None:
+    rng = random.Random(11)
+    cases = [([0, 0, 0, 0], [5, 4, 3, 2], 5, 7), ([3, 0, 0, 0], [3, 2, 1, 0], 3, 3), ([1, 1, 0, 0], [0, 0, 0, 0], 0, 4)]
+    for _ in range(20_000):
+        total = [rng.choice([0, 1, 2, rng.randint(0, 10**6)]) for _ in range(MAX_ORDER)]
+        correct = [rng.choice([0, rng.randint(0, count)]) for count in total]
+        cases.append((correct, total, rng.randint(0, 10**6), rng.choice([0, rng.randint(0, 10**6)])))
+    for correct, total, hypothesis_length, reference_length in cases:
+        theirs = BLEU.compute_bleu(list(correct), list(total), hypothesis_length, reference_length, smooth_method="exp")
+        assert bleu_from_statistics(correct, total, hypothesis_length, reference_length) == theirs.score
 
 
 def test_unequal_lengths_are_refused() -> None:
