@@ -81,10 +81,9 @@ def _ngram_counts(sentence: str) -> NgramCounts:
     return found
 
 
-def count_ngrams(sentences: Iterable[str]) -> None:
-    """Count the n-grams of ``sentences`` now (e.g. the references, while the responses are being normalised)."""
-    for sentence in sentences:
-        _ngram_counts(sentence)
+def counted(sentences: Iterable[str]) -> bool:
+    """Whether every one of ``sentences`` has its counts in this process already."""
+    return all(sentence in _COUNTS for sentence in sentences)
 
 
 def ngram_table(sentences: Iterable[str]) -> dict[str, NgramCounts]:

@@ -25,11 +25,11 @@ from spec_tod.data.normalize import apply_to_normalised_later, normalise_respons
 from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
-from spec_tod.score.bleu import bleu, count_ngrams
+from spec_tod.score.bleu import bleu, counted, remember_ngrams
 from spec_tod.score.dst import dst_scores
 from spec_tod.score.inform_success import TOTAL, aggregate, dialogue_outcome
 from spec_tod.score.predictions import PredictedTurn, Predictions, parse_predictions
-from spec_tod.score.references import DialogueReference, build_references
+from spec_tod.score.references import DialogueReference, build_references, reference_ngrams
 from spec_tod.score.result import Coverage, DialogueDetail, RichnessResult, ScoreResult
 from spec_tod.score.richness import richness
 from spec_tod.settings import default_data_dir
@@ -101,16 +101,14 @@ class Scorer:
         else:
             domains = [estimate_active_domains(dialogue_states) for dialogue_states in states]
 
-        stage("bleu references")
         references_used = [ref for reference in references for ref in reference.responses[: len(parsed[reference.id])]]
-        count_ngrams(references_used)  # here, so that the BLEU worker forked below inherits them
 
         stage("normalise (rest)")
         flat = iter(normalised())
         responses = [[next(flat) for _turn in parsed[i]] for i in ids]
         hypotheses = [response for dialogue in responses for response in dialogue]
         # forked before DST and Inform/Success, which this process computes meanwhile
-        bleu_score = in_background(bleu, hypotheses, references_used) if hypotheses else lambda: 0.0
+        bleu_score = in_background(_bleu, hypotheses, references_used, self.references) if hypotheses else lambda: 0.0
 
         stage("dst")
         dst = None
@@ -206,6 +204,14 @@ class Scorer:
                 f"{len(shorter)} dialogue(s) with fewer turns than the reference: {'; '.join(shorter[:_SHOWN])}; "
                 "pass --subset (allow_subset=True) to score only the leading turns"
             )
+
+
+def _bleu(hypotheses: list[str], references_used: list[str], references: Mapping[str, DialogueReference]) -> float:
+    # In the BLEU worker: the references' statistics are read (or counted and kept) here, off the path of
+    # the process that waits for this one, unless they are counted already (a bench run's prepared scorer).
+    if not counted(references_used):
+        remember_ngrams(reference_ngrams(references))
+    return bleu(hypotheses, references_used)
 
 
 class _Stages:

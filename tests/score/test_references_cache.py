@@ -9,7 +9,7 @@ import pytest
 
 from spec_tod.data.database import VenueDatabase
 from spec_tod.score import Scorer, bleu
-from spec_tod.score.references import split_references
+from spec_tod.score.references import reference_ngrams, split_references
 
 
 def test_cached_and_rebuilt_references_give_the_same_scores(
@@ -23,7 +23,8 @@ def test_cached_and_rebuilt_references_give_the_same_scores(
 
     built = split_references("multiwoz21", data_dir, "test")
     entries = sorted((tmp_path / "cache").rglob("*.pickle"))
-    assert [entry.parent.name for entry in entries] == ["normalised-references", "references", "split"]
+    # the BLEU statistics were written by the scoring's BLEU worker
+    assert {"normalised-references", "reference-ngrams", "references", "split"} <= {entry.parent.name for entry in entries}
     assert len(built) == 1000 and built == scorer.references
 
     for entry in entries:  # a damaged cache is rebuilt, not trusted
@@ -38,9 +39,12 @@ def test_cached_and_rebuilt_references_give_the_same_scores(
     assert Scorer.from_references(warm, database=database).score(predictions, allow_subset=True).to_json_dict() == (
         expected
     )
-    # the warm read brought every reference's BLEU statistics, the counts a fresh count gives
+    # every reference's BLEU statistics come back from the cache, the counts a fresh count gives
+    (table_entry,) = (tmp_path / "cache" / "reference-ngrams").glob("*.pickle")
+    stamp = table_entry.stat().st_mtime_ns
+    kept = reference_ngrams(warm)
+    assert table_entry.stat().st_mtime_ns == stamp  # read, not rebuilt
     responses = {response for reference in warm.values() for response in reference.responses}
-    assert len(responses) == 6824 and responses <= set(bleu._COUNTS)
-    kept = {response: bleu._COUNTS[response] for response in responses}
+    assert len(responses) == 6824 and set(kept) == responses
     bleu._COUNTS.clear()
     assert all(bleu._ngram_counts(response) == counts for response, counts in kept.items())
