@@ -22,7 +22,7 @@ from typing import TypeVar
 from spec_tod.data.background import StandingWorker, can_fork, in_background
 from spec_tod.data.mwz_tables import load_table
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 _SLOT_NAMES = load_table("slot_name_mapping")
 _VALUES = load_table("value_normalization")
@@ -141,7 +141,7 @@ def start_normalising(texts: Iterable[str]) -> None:
         _PENDING.append((todo, _STANDING[0].submit(_normalise_batch, todo)))
 
 
-def apply_to_normalised_later(function: Callable[[list[str]], T], texts: Iterable[str]) -> Callable[[], T]:
+def apply_to_normalised_later(function: Callable[[list[str]], _T], texts: Iterable[str]) -> Callable[[], _T]:
     """``function`` of the normalised ``texts``, started now; call the returned function for the result.
 
     Inside :func:`standing_normaliser` it runs in the worker, which normalises (or has normalised)
@@ -155,7 +155,7 @@ def apply_to_normalised_later(function: Callable[[list[str]], T], texts: Iterabl
     return _STANDING[0].submit(_apply_to_normalised, function, texts)
 
 
-def _apply_to_normalised(function: Callable[[list[str]], T], texts: list[str]) -> T:
+def _apply_to_normalised(function: Callable[[list[str]], _T], texts: list[str]) -> _T:
     return function([normalise_response(text) for text in texts])
 
 
