@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from spec_tod.data.background import in_background
+from spec_tod.data.background import Forked
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.gc_pause import gc_paused
@@ -107,30 +107,36 @@ class Scorer:
         flat = iter(normalised())
         responses = [[next(flat) for _turn in parsed[i]] for i in ids]
         hypotheses = [response for dialogue in responses for response in dialogue]
-        # forked before DST and Inform/Success, which this process computes meanwhile
-        bleu_score = in_background(_bleu, hypotheses, references_used, self.references) if hypotheses else lambda: 0.0
+        # forked before DST and Inform/Success, which this process computes meanwhile; nothing is pickled
+        # on the way in (the references are many objects: only their texts key the statistics' cache entry)
+        bleu_job = Forked(_bleu, hypotheses, references_used, self.references) if hypotheses else None
+        try:
+            stage("dst")
+            dst = None
+            if given_states:
+                dst = dst_scores(
+                    (predicted, gold)
+                    for reference, dialogue_states in zip(references, states, strict=True)
+                    for predicted, gold in zip(dialogue_states, reference.states[: len(dialogue_states)], strict=True)
+                )
 
-        stage("dst")
-        dst = None
-        if given_states:
-            dst = dst_scores(
-                (predicted, gold)
-                for reference, dialogue_states in zip(references, states, strict=True)
-                for predicted, gold in zip(dialogue_states, reference.states[: len(dialogue_states)], strict=True)
-            )
+            stage("inform/success")
+            outcomes = [
+                dialogue_outcome(reference.goal, reference.booked, dialogue, dialogue_states, dialogue_domains, self.database)
+                for reference, dialogue, dialogue_states, dialogue_domains in zip(
+                    references, responses, states, domains, strict=True
+                )
+            ]
+            rates = aggregate(outcomes)
 
-        stage("inform/success")
-        outcomes = [
-            dialogue_outcome(reference.goal, reference.booked, dialogue, dialogue_states, dialogue_domains, self.database)
-            for reference, dialogue, dialogue_states, dialogue_domains in zip(references, responses, states, domains, strict=True)
-        ]
-        rates = aggregate(outcomes)
+            stage("richness")
+            lexical_figures = RichnessResult(**asdict(lexical()))
 
-        stage("richness")
-        lexical_figures = RichnessResult(**asdict(lexical()))
-
-        stage("bleu (rest)")
-        corpus_bleu = bleu_score()
+            stage("bleu (rest)")
+            corpus_bleu = bleu_job.result() if bleu_job is not None else 0.0
+        finally:
+            if bleu_job is not None:
+                bleu_job.stop()
         stage(None)
 
         inform, success = rates.inform.get(TOTAL, 0.0), rates.success.get(TOTAL, 0.0)
