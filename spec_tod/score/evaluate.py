@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from spec_tod.data.background import Forked
@@ -130,7 +129,7 @@ class Scorer:
             rates = aggregate(outcomes)
 
             stage("richness")
-            lexical_figures = RichnessResult(**asdict(lexical()))
+            lexical_figures = RichnessResult(**lexical())
 
             stage("bleu (rest)")
             corpus_bleu = bleu_job.result() if bleu_job is not None else 0.0

@@ -11,7 +11,6 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from spec_tod.data.mwz_tables import load_table
 
@@ -39,20 +38,6 @@ def msttr(tokens: list[str], window: int = _WINDOW) -> float:
     return total / segments
 
 
-@dataclass(frozen=True)
-class Richness:
-    """The figures of :class:`~spec_tod.score.result.RichnessResult` (this module imports no pydantic:
-    ``spec-tod score`` computes them in its normaliser's worker)."""
-
-    avg_length: float
-    entropy: float
-    cond_entropy: float
-    msttr: float
-    num_unigrams: int
-    num_bigrams: int
-    num_trigrams: int
-
-
 _BREAK = " "
 """Between two responses' tokens: no token holds a space (they are split on spaces), so an n-gram
 that holds this one crosses responses."""
@@ -64,8 +49,10 @@ def _within_responses(grams: Counter[tuple[str, ...]]) -> Counter[tuple[str, ...
     return grams
 
 
-def richness(responses: Iterable[str]) -> Richness:
-    """Richness of normalised responses; n-grams never cross responses."""
+def richness(responses: Iterable[str]) -> dict[str, float]:
+    """Richness of normalised responses (the fields of :class:`~spec_tod.score.result.RichnessResult`,
+    which this module does not import: pydantic stays out of the normaliser's worker, where
+    ``spec-tod score`` computes these); n-grams never cross responses."""
     words: dict[str, list[str]] = {}  # a test set repeats many responses: each is tokenised once
     all_tokens: list[str] = []
     stream: list[str] = []  # every response's tokens, each followed by a break
@@ -82,20 +69,21 @@ def richness(responses: Iterable[str]) -> Richness:
     bigrams = _within_responses(Counter(zip(stream, stream[1:], strict=False)))
     trigrams = _within_responses(Counter(zip(stream, stream[1:], stream[2:], strict=False)))
     if not turns:
-        return Richness(
-            avg_length=0.0, entropy=0.0, cond_entropy=0.0, msttr=0.0, num_unigrams=0, num_bigrams=0, num_trigrams=0
-        )
+        return {
+            "avg_length": 0.0, "entropy": 0.0, "cond_entropy": 0.0, "msttr": 0.0,
+            "num_unigrams": 0, "num_bigrams": 0, "num_trigrams": 0,
+        }
     total = sum(unigrams.values())
     entropy = -sum(count / total * math.log(count / total, 2) for count in unigrams.values())
     cond_entropy = -sum(
         (count / total) * math.log(count / unigrams[head], 2) for (head, _word), count in bigrams.items()
     )
-    return Richness(
-        avg_length=len(all_tokens) / turns,
-        entropy=entropy,
-        cond_entropy=cond_entropy,
-        msttr=msttr(all_tokens),
-        num_unigrams=len(unigrams),
-        num_bigrams=len(bigrams),
-        num_trigrams=len(trigrams),
-    )
+    return {
+        "avg_length": len(all_tokens) / turns,
+        "entropy": entropy,
+        "cond_entropy": cond_entropy,
+        "msttr": msttr(all_tokens),
+        "num_unigrams": len(unigrams),
+        "num_bigrams": len(bigrams),
+        "num_trigrams": len(trigrams),
+    }
