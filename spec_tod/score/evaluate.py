@@ -88,28 +88,29 @@ class Scorer:
         texts = [turn.response for i in ids for turn in parsed[i]]
         normalised = normalise_responses_later(texts)
         lexical = apply_to_normalised_later(richness, texts)  # in the normaliser's worker, when there is one
-        # What needs no response is done while the responses are normalised (in a worker, when there is one).
-        given_states = all(turn.state is not None for i in ids for turn in parsed[i])
-        if given_states:
-            states = [[normalise_state(turn.state or {}) for turn in parsed[i]] for i in ids]
-        else:
-            states = [list(reference.states[: len(parsed[reference.id])]) for reference in references]
-        given_domains = all(turn.active_domains is not None for i in ids for turn in parsed[i])
-        if given_domains:
-            domains = [[turn.active_domains or [] for turn in parsed[i]] for i in ids]
-        else:
-            domains = [estimate_active_domains(dialogue_states) for dialogue_states in states]
-
         references_used = [ref for reference in references for ref in reference.responses[: len(parsed[reference.id])]]
 
         stage("normalise (rest)")
         flat = iter(normalised())
         responses = [[next(flat) for _turn in parsed[i]] for i in ids]
         hypotheses = [response for dialogue in responses for response in dialogue]
-        # forked before DST and Inform/Success, which this process computes meanwhile; nothing is pickled
-        # on the way in (the references are many objects: only their texts key the statistics' cache entry)
+        # Forked as soon as the responses are normalised, before the states, DST and Inform/Success, which
+        # this process computes meanwhile. Nothing is pickled on the way in (the references are many
+        # objects: only their texts key the statistics' cache entry).
         bleu_job = Forked(_bleu, hypotheses, references_used, self.references) if hypotheses else None
         try:
+            stage("states")
+            given_states = all(turn.state is not None for i in ids for turn in parsed[i])
+            if given_states:
+                states = [[normalise_state(turn.state or {}) for turn in parsed[i]] for i in ids]
+            else:
+                states = [list(reference.states[: len(parsed[reference.id])]) for reference in references]
+            given_domains = all(turn.active_domains is not None for i in ids for turn in parsed[i])
+            if given_domains:
+                domains = [[turn.active_domains or [] for turn in parsed[i]] for i in ids]
+            else:
+                domains = [estimate_active_domains(dialogue_states) for dialogue_states in states]
+
             stage("dst")
             dst = None
             if given_states:
