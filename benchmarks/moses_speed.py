@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from spec_tod.data.normalize import _PLACEHOLDER, _RESPONSE_DELETIONS, _replace_placeholder  # noqa: E402
+from spec_tod.data.normalize import moses_input  # noqa: E402
 from spec_tod.settings import default_data_dir  # noqa: E402
 
 SYSTEMS = ("augpt", "mintl", "sfn")
@@ -48,14 +48,8 @@ print(json.dumps([best / len(texts), hashlib.sha256('\\n'.join(out).encode()).he
 
 def moses_inputs(path: Path) -> list[str]:
     """The distinct texts the scorer's normalisation hands to Moses for one predictions file."""
-    texts = []
-    for turns in json.loads(path.read_text(encoding="utf-8")).values():
-        for turn in turns:
-            text = _PLACEHOLDER.sub(_replace_placeholder, turn["response"].lower())
-            for deleted in _RESPONSE_DELETIONS:
-                text = text.replace(deleted, "")
-            texts.append(text)
-    return list(dict.fromkeys(texts))
+    turns = [turn for turns in json.loads(path.read_text(encoding="utf-8")).values() for turn in turns]
+    return list(dict.fromkeys(moses_input(turn["response"]) for turn in turns))
 
 
 def _run(code: str, source: Path, stdin: str | None = None) -> str:

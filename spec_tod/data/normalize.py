@@ -61,13 +61,19 @@ def _replace_placeholder(match: re.Match[str]) -> str:
     return _CLASS_OF_PLACEHOLDER.get(match.group(1), "")
 
 
-def _normalise_uncached(text: str) -> str:
+def moses_input(text: str) -> str:
+    """A response as the evaluator hands it to Moses: lower-cased, placeholders replaced, ``-s`` and
+    ``-ly`` deleted (docs/evaluation.md 2.1, steps 1-3)."""
     text = _PLACEHOLDER.sub(_replace_placeholder, text.lower())
     for deleted in _RESPONSE_DELETIONS:
         text = text.replace(deleted, "")
+    return text
+
+
+def _normalise_uncached(text: str) -> str:
     from spec_tod.data.moses import retokenize  # its classes compile in 0.05 s: only when needed
 
-    return retokenize(text)
+    return retokenize(moses_input(text))
 
 
 def _normalise_batch(texts: list[str]) -> list[str]:
