@@ -151,13 +151,12 @@ def apply_to_normalised_later(function: Callable[[list[str]], _T], texts: Iterab
     """``function`` of the normalised ``texts``, started now; call the returned function for the result.
 
     Inside :func:`standing_normaliser` it runs in the worker, which normalises (or has normalised)
-    those texts itself, so neither they nor their normalised forms cross between the processes
-    twice; elsewhere it runs here, when the result is asked for.
+    those texts itself, so their normalised forms never cross between the processes; elsewhere it
+    runs here, when the result is asked for.
     """
     texts = list(texts)
     if not _STANDING:
-        return lambda: function([normalise_response(text) for text in texts])
-    start_normalising(texts)
+        return lambda: _apply_to_normalised(function, texts)
     return _STANDING[0].submit(_apply_to_normalised, function, texts)
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from spec_tod.cache import cached
 from spec_tod.data.dialogue import BeliefState, Dialogue
@@ -35,6 +35,8 @@ from spec_tod.score.goals import Goal, build_goal
 
 DONTCARE = "dontcare"
 _BRACKETED = re.compile(r"\[([^\[\]]+)\]")
+_V = TypeVar("_V")
+
 _VALUE_PREFIX = "value_"
 
 
@@ -132,8 +134,13 @@ def _normalised_references(texts: list[str]) -> list[str]:
     """:func:`normalise_responses` of the reference texts, kept on disk under a hash of the texts: the
     Moses normalisation is most of building references, and a bench run's subset of a split, or a
     test, asks for the same texts again and again."""
+    return _cached_by_texts("normalised-references", texts, normalise_responses)
+
+
+def _cached_by_texts(kind: str, texts: list[str], build: Callable[[list[str]], _V]) -> _V:
+    """``build(texts)``, kept on disk (:mod:`spec_tod.cache`) under a hash of the texts themselves."""
     digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
-    return cached("normalised-references", {"texts": digest}, lambda: (normalise_responses(texts), []))
+    return cached(kind, {"texts": digest}, lambda: (build(texts), []))
 
 
 @gc_paused()
@@ -218,8 +225,7 @@ def reference_ngrams(references: Mapping[str, DialogueReference]) -> dict[str, N
     of the texts (each count depends on its sentence alone): reading them takes 0.13 s where counting
     them took 0.24 s. Read where BLEU is computed (the scorer's BLEU worker), not where the references are."""
     texts = [response for reference in references.values() for response in reference.responses]
-    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
-    return cached("reference-ngrams", {"texts": digest}, lambda: (ngram_table(texts), []))
+    return _cached_by_texts("reference-ngrams", texts, ngram_table)
 
 
 def _multiwoz21_goals(goals_dir: Path, split: str, db_dir: Path | None) -> LoadResult:
