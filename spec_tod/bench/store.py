@@ -203,20 +203,24 @@ class ShardWriter(Generic[Record]):
                 return
 
     async def _commit(self, batch: list[tuple[Record, bytes, asyncio.Future[None]]]) -> None:
+        failure: Exception
         try:
             await asyncio.to_thread(self._write, b"".join(line for _, line, _ in batch))
         except OSError as error:
             failure = SpecTodError(
                 f"{self.path}: cannot write the checkpoint ({error.strerror or error}); free some space and rerun"
             )
-            for _, _, done in batch:
-                if not done.done():  # its turn may have been cancelled meanwhile (an earlier failure stops the run)
-                    done.set_exception(failure)
+        except Exception as error:  # a defect: the turns waiting on this batch must fail, not wait forever
+            failure = error
+        else:
+            for record, _, done in batch:
+                self.records.append(record)
+                if not done.done():
+                    done.set_result(None)
             return
-        for record, _, done in batch:
-            self.records.append(record)
-            if not done.done():
-                done.set_result(None)
+        for _, _, done in batch:
+            if not done.done():  # its turn may have been cancelled meanwhile (an earlier failure stops the run)
+                done.set_exception(failure)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,30 @@ def test_a_writer_keeps_its_files_records_as_a_fresh_read_finds_them(tmp_path: P
     path.write_text("")  # proves the file itself is not read again: its records come from the writer
     kept = load_records([path, other], {path: written})
     assert list(kept) == [("A", 0), ("A", 1), ("B", 0), ("C", 0)] and kept["A", 1].status == "done"
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected", "message"),
+    [(OSError(28, "No space left on device"), SpecTodError, r"s\.jsonl: cannot write the checkpoint \(No space"),
+     (TypeError("a defect"), TypeError, "a defect")],
+)  # fmt: skip
+def test_a_failed_write_fails_the_waiting_appends_and_the_next_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: Exception, expected: type[Exception], message: str
+) -> None:
+    def fail(self: ShardWriter[TurnRecord], data: bytes) -> None:
+        raise raised
+
+    monkeypatch.setattr(ShardWriter, "_write", fail)
+
+    async def write() -> list[BaseException | None]:
+        writer = ShardWriter(tmp_path / "s.jsonl", TurnRecord)
+        first = await asyncio.gather(*(writer.append(_record("A", turn)) for turn in range(3)), return_exceptions=True)
+        later = await asyncio.gather(writer.append(_record("B", 0)), return_exceptions=True)
+        await writer.close()
+        return [*first, *later]
+
+    # bounded: before the fix a write failing with anything but OSError left every append waiting forever
+    outcomes = asyncio.run(asyncio.wait_for(write(), timeout=30))
+    assert len(outcomes) == 4 and all(isinstance(outcome, expected) for outcome in outcomes)
+    assert all(re.search(message, str(outcome)) for outcome in outcomes)
+    assert (tmp_path / "s.jsonl").read_bytes() == b""
