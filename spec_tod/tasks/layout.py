@@ -206,12 +206,17 @@ def gold_turns(
     :func:`gold_steps` of the same dialogue and functions, when already computed."""
     if steps is None:
         steps = gold_steps(dialogue, functions)
+    if task == "dst":
+        return [dst_turn(turn, step.call) for turn, step in zip(dialogue.turns, steps, strict=True)]
     turns: list[TurnText] = []
     for turn, step in zip(dialogue.turns, steps, strict=True):
-        observed = ""
-        if task == "e2e":
-            domain = step.domain
-            observed = observation(domain, db_count(database, domain, step.state) if domain else None)
-        reply = turn.system if task == "dst" else format_e2e_response(turn.system_acts, turn.system_delex)
+        domain = step.domain
+        observed = observation(domain, db_count(database, domain, step.state) if domain else None)
+        reply = format_e2e_response(turn.system_acts, turn.system_delex)
         turns.append(TurnText(user=turn.user, call=step.call, observation=observed, reply=reply))
     return turns
+
+
+def dst_turn(turn: Turn, call: str) -> TurnText:
+    """A turn of the DST record with ``call`` as its function message: the gold calls, or a model's."""
+    return TurnText(user=turn.user, call=call, observation="", reply=turn.system)
