@@ -120,8 +120,17 @@ def _openai_body(body: dict[str, Any], params: GenerationParams, model: str | No
     return body
 
 
-def _normal_finish(finish: Any) -> Any:
-    return "stop" if finish in ("stop", "eos_token", "stop_sequence") else finish
+def _finish_reason(raw: Any) -> str | None:
+    """The answer's finish reason, TGI's and OpenAI's ways of saying "a stop or the end of text" read as ``"stop"``;
+    anything but a string is unknown (``None``), not a reason to give up the answer's text."""
+    if not isinstance(raw, str):
+        return None
+    return "stop" if raw in ("stop", "eos_token", "stop_sequence") else raw
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: an optional part of an answer in another shape is left out."""
+    return value if isinstance(value, dict) else {}
 
 
 def _openai_parse(answer: Any, params: GenerationParams, text_of: Any, where: str) -> Generated:
@@ -132,8 +141,8 @@ def _openai_parse(answer: Any, params: GenerationParams, text_of: Any, where: st
         raise ProtocolError(f"no {where} in the answer: {_preview(answer)}") from exc
     if not isinstance(text, str):
         raise ProtocolError(f"{where} is not a string: {_preview(answer)}")
-    usage = answer.get("usage") or {}
-    finish = _normal_finish(choice.get("finish_reason"))
+    usage = _object(answer.get("usage"))
+    finish = _finish_reason(choice.get("finish_reason"))
     return Generated(
         text=_strip_stop(text, finish, params.stop),
         generated_tokens=_optional_int(usage.get("completion_tokens")),
@@ -162,7 +171,7 @@ def _openai_parse_stream(
         try:
             choice = choices[0]
             piece = piece_of(choice) or ""
-        except (KeyError, IndexError, TypeError) as exc:
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise ProtocolError(f"no {where} in a streamed event: {_preview(event)}") from exc
         if not isinstance(piece, str):
             raise ProtocolError(f"{where} is not a string: {_preview(event)}")
@@ -170,7 +179,7 @@ def _openai_parse_stream(
             pieces.append(piece)
             times.append(arrived)
         finish = choice.get("finish_reason") or finish
-    finish = _normal_finish(finish)
+    finish = _finish_reason(finish)
     return Generated(
         text=_strip_stop("".join(pieces), finish, params.stop),
         generated_tokens=_optional_int(usage.get("completion_tokens")),
@@ -286,9 +295,8 @@ class TGIGenerate:
             answer = answer[0]
         if not isinstance(answer, dict) or not isinstance(answer.get("generated_text"), str):
             raise ProtocolError(f"no generated_text in the answer: {_preview(answer)}")
-        details = answer.get("details") or {}
-        raw = details.get("finish_reason")
-        finish = {"length": "length", "eos_token": "stop", "stop_sequence": "stop"}.get(raw, raw) if isinstance(raw, str) else raw
+        details = _object(answer.get("details"))
+        finish = _finish_reason(details.get("finish_reason"))
         prefill = details.get("prefill")
         return Generated(
             text=_strip_stop(answer["generated_text"], finish, params.stop),

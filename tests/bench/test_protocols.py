@@ -1,4 +1,4 @@
-"""The chat-completions protocol and streamed answers, against the shared stand-in server."""
+"""The chat-completions protocol and streamed answers, against the shared stand-in server; answers of odd shapes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 
 from spec_tod.bench.chat_roles import chat_messages, chat_role_map
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
-from spec_tod.bench.protocols import ChatCompletions, OpenAICompletions, ProtocolError
+from spec_tod.bench.protocols import ChatCompletions, OpenAICompletions, ProtocolError, TGIGenerate
 from spec_tod.bench.sse import read_events
+from spec_tod.bench.store import CallRecord
 from spec_tod.chat.template import load_chat_template
 from spec_tod.errors import SpecTodError
 from tests.bench.servers import FakeServer, Fault, echo_text
@@ -128,3 +129,41 @@ def test_stream_errors_are_protocol_errors():
         read_events(b"data: {oops\n\n", [])
     with pytest.raises(ProtocolError, match="delta.content"):
         ChatCompletions.parse_stream([({"choices": [{"delta": {"content": 3}}]}, 1.0)], GenerationParams())
+
+
+_ODD_PARTS = [None, 5, True, "x", [], ["x"], {}, {"a": 1}, [{"text": "x"}]]
+
+
+def test_answers_of_any_json_shape_read_or_are_protocol_errors_and_always_make_a_record():
+    """A server's answer becomes a call record or a retried malformed answer, never a crash: every optional
+    part of an answer in a shape of its own, and every required part in a wrong one."""
+    params = GenerationParams(stop=("<|eot_id|>",))
+    answers: list[tuple[object, object]] = []
+    for odd in _ODD_PARTS:
+        answers += [
+            (OpenAICompletions, {"choices": [{"text": "hi", "finish_reason": odd}], "usage": odd}),
+            (OpenAICompletions, {"choices": [{"text": "hi"}], "usage": {"prompt_tokens": odd, "completion_tokens": odd}}),
+            (OpenAICompletions, {"choices": odd}),
+            (ChatCompletions, {"choices": [{"message": {"content": "hi"}, "finish_reason": odd}], "usage": odd}),
+            (ChatCompletions, {"choices": [{"message": odd}]}),
+            (TGIGenerate, {"generated_text": "hi", "details": odd}),
+            (TGIGenerate, {"generated_text": "hi", "details": {"finish_reason": odd, "generated_tokens": odd, "prefill": odd}}),
+            (TGIGenerate, odd),
+        ]  # fmt: skip
+    streams = [[({"choices": odd}, 1.0)] for odd in _ODD_PARTS]
+    streams += [[({"choices": [odd]}, 1.0)] for odd in _ODD_PARTS]
+    streams += [[({"choices": [{"text": "hi", "finish_reason": odd}], "usage": odd}, 1.0)] for odd in _ODD_PARTS]
+    read = 0
+    for protocol, answer in [*answers, *((OpenAICompletions, stream) for stream in streams)]:
+        try:
+            if isinstance(answer, list) and answer and isinstance(answer[0], tuple):
+                generated = protocol.parse_stream(answer, params)  # type: ignore[attr-defined]
+            else:
+                generated = protocol.parse(answer, params)  # type: ignore[attr-defined]
+        except ProtocolError:
+            continue
+        read += 1
+        CallRecord(kind="dst", text=generated.text, finish_reason=generated.finish_reason,
+                   prompt_tokens=generated.prompt_tokens, generated_tokens=generated.generated_tokens, latency_s=0.1)  # fmt: skip
+        assert generated.finish_reason in (None, "stop", "x")
+    assert read > len(_ODD_PARTS) * 5  # most answers keep their text: only the required parts' shapes are refused
