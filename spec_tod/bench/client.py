@@ -25,7 +25,6 @@ why, and what each layer costs, measured: ``docs/http-client.md`` and ``benchmar
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections import Counter
@@ -47,6 +46,7 @@ from spec_tod.bench.protocols import (
     WirePrompt,
     continuation_refusal_hint,
     error_message,
+    loads_answer,
 )
 from spec_tod.bench.sse import is_event_stream, read_events
 from spec_tod.errors import SpecTodError
@@ -405,7 +405,7 @@ class CompletionClient:
                 raise _Retryable("malformed", status, str(error)) from None
         if 200 <= status < 300:
             try:
-                return json.loads(response.body)
+                return loads_answer(response.body)
             except ValueError:
                 raise _Retryable("malformed", status, f"answer is not JSON: {response.body[:200]!r}") from None
         message = f"HTTP {status}: {error_message(response.body)}"
@@ -437,7 +437,7 @@ class CompletionClient:
         if response.status_code != 200:
             return None
         try:
-            info = json.loads(response.content)
+            info = loads_answer(response.content)
         except ValueError:
             return None
         return info if isinstance(info, dict) else None

@@ -31,6 +31,7 @@ which transformers 5 cannot install beside it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard, get_args
@@ -318,10 +319,32 @@ PROTOCOLS: dict[str, type[OpenAICompletions] | type[ChatCompletions] | type[TGIG
 }
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads_answer(body: bytes) -> Any:
+    """``json.loads`` of a server's answer, each lone surrogate (a ``\\ud83d`` escape without its pair, which a model
+    cut in the middle of a character can produce) replaced by U+FFFD: its texts go to the checkpoint and the
+    outputs, which are UTF-8 and cannot hold one. ``ValueError`` when the body is not JSON."""
+    answer = json.loads(body)
+    return _without_lone_surrogates(answer) if _SURROGATE_ESCAPE.search(body) else answer
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    return value
+
+
 def error_message(body: bytes) -> str:
     """The human part of an error answer: TGI's ``error``, OpenAI's ``error.message``, FastAPI's ``detail``."""
     try:
-        answer = json.loads(body)
+        answer = loads_answer(body)
     except ValueError:
         return body.decode("utf-8", "replace").strip()[:500]
     if isinstance(answer, dict):

@@ -11,12 +11,11 @@ An event that carries ``error`` (vLLM sends one when generation fails mid-stream
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from spec_tod.bench.protocols import ProtocolError
+from spec_tod.bench.protocols import ProtocolError, loads_answer
 
 _EVENT_END = re.compile(rb"\r?\n\r?\n")
 
@@ -39,7 +38,7 @@ def read_events(body: bytes, marks: Sequence[tuple[int, float]]) -> list[tuple[A
         if text.strip() == b"[DONE]":
             break
         try:
-            event = json.loads(text)
+            event = loads_answer(text)
         except ValueError:
             raise ProtocolError(f"a streamed event is not JSON: {text[:200]!r}") from None
         if isinstance(event, dict) and event.get("error"):

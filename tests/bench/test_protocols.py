@@ -8,7 +8,14 @@ import pytest
 
 from spec_tod.bench.chat_roles import chat_messages, chat_role_map
 from spec_tod.bench.client import CompletionClient, GenerationParams, RequestFailed
-from spec_tod.bench.protocols import ChatCompletions, OpenAICompletions, ProtocolError, TGIGenerate
+from spec_tod.bench.protocols import (
+    ChatCompletions,
+    OpenAICompletions,
+    ProtocolError,
+    TGIGenerate,
+    error_message,
+    loads_answer,
+)
 from spec_tod.bench.sse import read_events
 from spec_tod.bench.store import CallRecord
 from spec_tod.chat.template import load_chat_template
@@ -167,3 +174,14 @@ def test_answers_of_any_json_shape_read_or_are_protocol_errors_and_always_make_a
                    prompt_tokens=generated.prompt_tokens, generated_tokens=generated.generated_tokens, latency_s=0.1)  # fmt: skip
         assert generated.finish_reason in (None, "stop", "x")
     assert read > len(_ODD_PARTS) * 5  # most answers keep their text: only the required parts' shapes are refused
+
+
+def test_lone_surrogates_in_answers_become_replacement_characters():
+    """JSON may escape half of a character (``\\ud83d``); no UTF-8 checkpoint can hold it."""
+    body = b'{"choices": [{"text": "a \\ud83d b \\uDE00 c \\ud83d\\ude00 d \\\\ud83d"}], "\\ud800": ["\\udfff", 1]}'
+    answer = loads_answer(body)
+    assert answer == {"choices": [{"text": "a \ufffd b \ufffd c \U0001f600 d \\ud83d"}], "\ufffd": ["\ufffd", 1]}
+    assert loads_answer(b'{"text": "plain \\u00e9"}') == {"text": "plain \u00e9"}
+    (event, _), = read_events(b'data: {"choices": [{"text": "x\\udbff"}]}\n\n', [])  # fmt: skip
+    assert event == {"choices": [{"text": "x\ufffd"}]}
+    assert error_message(b'{"error": "bad \\ud800"}') == "bad \ufffd"

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from spec_tod.bench.runner import BenchOptions, merge_runs, run_bench
+from spec_tod.bench.store import load_records
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.readers import load_dialogues
 from spec_tod.score.references import interchange_id
 from tests.bench.scripted_server import Faults, ScriptedServer
+from tests.bench.servers import FakeServer
 
 LIMIT = 6
 
@@ -218,3 +220,13 @@ def test_multiwoz22_runs_end_to_end_with_the_multiwoz21_goals(
     assert outputs.report["turns"]["done"] == turns and outputs.report["turns"]["dialogues"] == len(dialogues)
     scores = json.loads((tmp_path / "run" / "scores.json").read_text())
     assert scores["coverage"]["dialogues"] == len(dialogues) and isinstance(scores["inform"], float)
+
+
+def test_answers_with_half_a_character_are_stored_with_a_replacement_character(tmp_path: Path, data_dir: Path) -> None:
+    # json.dumps writes the lone surrogate as the escape \ud83d: valid JSON, no valid UTF-8
+    with FakeServer(answer=lambda prompt: "cut \ud83d here") as server:
+        outputs = run_bench(_options(server.url, tmp_path / "run", data_dir, limit_dialogues=2))
+    assert outputs is not None and outputs.report["turns"]["failed"] == 0
+    records = load_records((tmp_path / "run" / "shards").glob("*.jsonl"))
+    texts = {call.text for record in records.values() for call in record.calls}
+    assert texts == {"cut \ufffd here"}
