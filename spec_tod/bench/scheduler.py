@@ -8,7 +8,7 @@ Scheduling is longest-processing-time-first list scheduling. The work is a list 
 end-to-end mode a unit is the remaining turns of one dialogue (run in order: each turn's prompt
 holds the model's earlier outputs); in DST mode a unit is one turn (its history is gold, so turns
 are independent). Units are taken longest first by a fixed number of workers, the server's
-concurrency plus a little slack, so that the long chains start at once and never end up last
+concurrency plus a quarter, so that the long chains start at once and never end up last
 while the server idles, and the server always has a full queue. Units of all selected shards
 share one pool; the shard only decides the file a turn is written to.
 """
@@ -36,11 +36,13 @@ def assign_shards(dialogues: Sequence[Dialogue], shards: int) -> dict[str, int]:
 def worker_count(concurrency: int, units: int) -> int:
     """Workers for ``units`` units under ``concurrency`` requests in flight.
 
-    A worker spends a little time between calls (parsing, the database, the checkpoint); an eighth
-    more workers than request slots keeps the slots busy through those gaps, while the client's
-    bound keeps the requests in flight at ``concurrency``.
+    A worker spends some time between calls (parsing, the database, the checkpoint's sync, and on a
+    busy machine the event loop's lag): a quarter more workers than request slots keeps the slots busy
+    through those gaps, while the client's bound keeps the requests in flight at ``concurrency``. More
+    is not better: every dialogue in progress shares the slots, so the longest ones, started first,
+    would advance more slowly and end the run late (docs/speed.md has the measurements).
     """
-    return max(1, min(units, concurrency + max(1, concurrency // 8)))
+    return max(1, min(units, concurrency + max(1, concurrency // 4)))
 
 
 @dataclass(frozen=True)

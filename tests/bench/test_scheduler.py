@@ -20,7 +20,7 @@ def test_shards_are_dealt_longest_first_round_robin() -> None:
 
 
 def test_worker_count_keeps_slack_over_the_concurrency_but_never_exceeds_the_units() -> None:
-    assert worker_count(64, 1000) == 72
+    assert worker_count(64, 1000) == 80
     assert worker_count(64, 10) == 10
     assert worker_count(1, 5) == 2
 
