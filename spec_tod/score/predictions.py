@@ -81,7 +81,7 @@ def _read(path: Path | str) -> tuple[Path, Any]:
             return path, json.load(handle)
     except FileNotFoundError:
         raise SpecTodError(f"{path}: predictions file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:  # RecursionError: nested too deeply
         raise SpecTodError(f"{path}: cannot read the predictions as JSON ({error})") from None
 
 

@@ -185,3 +185,10 @@ def test_lone_surrogates_in_answers_become_replacement_characters():
     (event, _), = read_events(b'data: {"choices": [{"text": "x\\udbff"}]}\n\n', [])  # fmt: skip
     assert event == {"choices": [{"text": "x\ufffd"}]}
     assert error_message(b'{"error": "bad \\ud800"}') == "bad \ufffd"
+
+
+def test_an_answer_nested_deeper_than_the_decoder_goes_is_not_json():
+    """Thousands of brackets fit in an answer's allowed size; the decoder's RecursionError would crash the run."""
+    with pytest.raises(ValueError, match="nested too deeply"):
+        loads_answer(b'{"choices": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    assert error_message(b"[" * 5000 + b"]" * 5000).startswith("[[[")

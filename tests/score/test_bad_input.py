@@ -63,6 +63,9 @@ def test_unreadable_files(tmp_path: Path) -> None:
     broken.write_text('{"sng0073": [', encoding="utf-8")
     with pytest.raises(SpecTodError, match="broken.json: cannot read the predictions as JSON"):
         load_predictions(broken)
+    broken.write_text('{"sng0073": ' + "[" * 5000 + "]" * 5000 + "}", encoding="utf-8")  # deeper than the decoder goes
+    with pytest.raises(SpecTodError, match="broken.json: cannot read the predictions as JSON"):
+        load_predictions(broken)
     with pytest.raises(SpecTodError, match="without predictions.json"):
         load_predictions(tmp_path)
     run = tmp_path / "run"
