@@ -35,9 +35,8 @@ from spec_tod.score.goals import Goal, build_goal
 
 DONTCARE = "dontcare"
 _BRACKETED = re.compile(r"\[([^\[\]]+)\]")
-_V = TypeVar("_V")
-
 _VALUE_PREFIX = "value_"
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -145,28 +146,26 @@ def test_answers_of_any_json_shape_read_or_are_protocol_errors_and_always_make_a
     """A server's answer becomes a call record or a retried malformed answer, never a crash: every optional
     part of an answer in a shape of its own, and every required part in a wrong one."""
     params = GenerationParams(stop=("<|eot_id|>",))
-    answers: list[tuple[object, object]] = []
+    answers: list[tuple[Any, object]] = []
     for odd in _ODD_PARTS:
+        details = {"finish_reason": odd, "generated_tokens": odd, "prefill": odd}
         answers += [
-            (OpenAICompletions, {"choices": [{"text": "hi", "finish_reason": odd}], "usage": odd}),
-            (OpenAICompletions, {"choices": [{"text": "hi"}], "usage": {"prompt_tokens": odd, "completion_tokens": odd}}),
-            (OpenAICompletions, {"choices": odd}),
-            (ChatCompletions, {"choices": [{"message": {"content": "hi"}, "finish_reason": odd}], "usage": odd}),
-            (ChatCompletions, {"choices": [{"message": odd}]}),
-            (TGIGenerate, {"generated_text": "hi", "details": odd}),
-            (TGIGenerate, {"generated_text": "hi", "details": {"finish_reason": odd, "generated_tokens": odd, "prefill": odd}}),
-            (TGIGenerate, odd),
+            (OpenAICompletions.parse, {"choices": [{"text": "hi", "finish_reason": odd}], "usage": odd}),
+            (OpenAICompletions.parse, {"choices": [{"text": "hi"}], "usage": {"prompt_tokens": odd, "completion_tokens": odd}}),
+            (OpenAICompletions.parse, {"choices": odd}),
+            (ChatCompletions.parse, {"choices": [{"message": {"content": "hi"}, "finish_reason": odd}], "usage": odd}),
+            (ChatCompletions.parse, {"choices": [{"message": odd}]}),
+            (TGIGenerate.parse, {"generated_text": "hi", "details": odd}),
+            (TGIGenerate.parse, {"generated_text": "hi", "details": details}),
+            (TGIGenerate.parse, odd),
+            (OpenAICompletions.parse_stream, [({"choices": odd}, 1.0)]),
+            (OpenAICompletions.parse_stream, [({"choices": [odd]}, 1.0)]),
+            (OpenAICompletions.parse_stream, [({"choices": [{"text": "hi", "finish_reason": odd}], "usage": odd}, 1.0)]),
         ]  # fmt: skip
-    streams = [[({"choices": odd}, 1.0)] for odd in _ODD_PARTS]
-    streams += [[({"choices": [odd]}, 1.0)] for odd in _ODD_PARTS]
-    streams += [[({"choices": [{"text": "hi", "finish_reason": odd}], "usage": odd}, 1.0)] for odd in _ODD_PARTS]
     read = 0
-    for protocol, answer in [*answers, *((OpenAICompletions, stream) for stream in streams)]:
+    for parse, answer in answers:
         try:
-            if isinstance(answer, list) and answer and isinstance(answer[0], tuple):
-                generated = protocol.parse_stream(answer, params)  # type: ignore[attr-defined]
-            else:
-                generated = protocol.parse(answer, params)  # type: ignore[attr-defined]
+            generated = parse(answer, params)
         except ProtocolError:
             continue
         read += 1
