@@ -2,16 +2,21 @@
 model, data and steps, measured in the same run.
 
 Each speed is a real ``spec-tod finetune --backend local`` process into its own run folder; its
-``throughput.json`` (from axolotl's log, :mod:`spec_tod.train.throughput`) gives tokens/s (padding
-excluded), trainable tokens/s and samples/s. With sample packing one optimizer step holds more
-records, so steps/s are not comparable; tokens/s are.
+``throughput.json`` (from axolotl's log, :mod:`spec_tod.train.throughput`; evaluation time taken out)
+gives trainable tokens/s, the figure compared: the same records carry the same labelled tokens however
+they are batched. Positions/s count padding too (a release row is padded to ``sequence_len``, a packed
+row is filled), and with packing a step and a "sample" (a row) hold more records, so steps/s and
+samples/s are not comparable either.
 
-GPU (the figure the issue asks for; needs a lent GPU)::
+GPU (the figure the issue asks for; an 83M-parameter Llama with random weights and its tokenizer trained
+on the data, LoRA, QLoRA and full fine-tuning; ``docs/speed.md`` has the run on an H200)::
 
-    python benchmarks/train_throughput.py --base-model MODEL_DIR --data BUILD_DATA_DIR --profile gpu --max-steps 20
+    spec-tod build-data --dataset multiwoz21 --split dev --task dst,e2e --fraction 0.2 --out DATA
+    python benchmarks/train_throughput.py --tiny --hidden-size 768 --layers 12 --heads 12 --kv-heads 4 \
+        --vocab-size 8192 --data DATA --presets spec-tod,qlora,full --profile gpu --max-steps 20
 
-CPU variant (a tiny random Llama built from the test split, as the tests build it; the CPU profile has
-no Liger kernels, so this compares packing + SDPA only)::
+or ``--base-model MODEL_DIR --data DATA`` for a real model. CPU variant (a tiny random Llama, 2% of
+dev; the CPU profile has no Liger kernels, so this compares packing + SDPA only)::
 
     python benchmarks/train_throughput.py --tiny --profile cpu --max-steps 5
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -30,76 +36,102 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _tiny(scratch: Path) -> tuple[Path, Path]:
-    """A tiny Llama and build-data DST output of 2% of MultiWOZ 2.1 dev (the training tests' setup)."""
-    from spec_tod.data.readers import find_db_dir, find_schema, load_database, load_dialogues
-    from spec_tod.data.schema import load_schema
-    from spec_tod.models.tiny import build_tiny_model
+def _dev_slice(out: Path) -> Path:
+    """build-data DST output of 2% of MultiWOZ 2.1 dev (the training tests' setup)."""
     from spec_tod.settings import default_data_dir
     from spec_tod.tasks.build import BuildOptions, build_data
-    from spec_tod.tasks.records import build_record
 
-    data_dir = default_data_dir()
-    dialogues = load_dialogues("multiwoz21", data_dir, "test").dialogues[:300]
-    schema = load_schema(find_schema("multiwoz21", data_dir, split="test"))
-    database = load_database(find_db_dir(data_dir))
-    texts = [
-        content
-        for dialogue in dialogues
-        for task in ("dst", "e2e")
-        for _, content in build_record(dialogue, task, schema, 42, database).messages
-    ]
-    model = build_tiny_model(scratch / "model", texts)
-    out = scratch / "data"
-    build_data(BuildOptions(dataset="multiwoz21", data_dir=data_dir / "multiwoz21", split="dev", task="dst", out=out,
-                            fraction=0.02, seed=1))  # fmt: skip
-    return model, out
+    build_data(BuildOptions(dataset="multiwoz21", data_dir=default_data_dir() / "multiwoz21", split="dev", task="dst",
+                            out=out, fraction=0.02, seed=1))  # fmt: skip
+    return out
 
 
-def _finetune(speed: str, model: Path, data: Path, run: Path, profile: str, max_steps: int) -> tuple[float, dict]:
+def _tiny_model(out: Path, data: Path, args: argparse.Namespace) -> Path:
+    """A random Llama of the size asked for, its tokenizer trained on the training records' texts."""
+    from spec_tod.models.tiny import build_tiny_model, record_texts
+    from spec_tod.train.axolotl_config import dataset_files
+    from spec_tod.train.settings import DataSource
+
+    texts = record_texts(dataset_files(DataSource(path=data)))
+    return build_tiny_model(out, texts, vocab_size=args.vocab_size, hidden_size=args.hidden_size,
+                            num_layers=args.layers, num_heads=args.heads, num_kv_heads=args.kv_heads)  # fmt: skip
+
+
+def _parameters(model: Path) -> int:
+    from safetensors import safe_open
+
+    total = 0
+    for file in model.glob("*.safetensors"):
+        with safe_open(str(file), "pt") as weights:
+            total += sum(math.prod(weights.get_slice(name).get_shape()) for name in weights.keys())  # noqa: SIM118
+    return total
+
+
+def _finetune(preset: str, speed: str, model: Path, data: Path, run: Path, args: argparse.Namespace) -> dict:
+    """One ``spec-tod finetune`` process; its figures, or the reason it failed (the other runs go on)."""
     env = {**os.environ, "AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
     command = [
-        sys.executable, "-c", "from spec_tod.cli import main; main()", "finetune", "--speed", speed, "--profile", profile,
-        "--base-model", str(model), "--data", str(data), "--output-dir", str(run), "--backend", "local",
-        "--max-steps", str(max_steps),
+        sys.executable, "-c", "from spec_tod.cli import main; main()", "finetune", "--preset", preset,
+        "--speed", speed, "--profile", args.profile, "--base-model", str(model), "--data", str(data),
+        "--output-dir", str(run), "--backend", "local", "--max-steps", str(args.max_steps),
     ]  # fmt: skip
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=3600)
     wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{speed}: finetune failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
-    return wall, json.loads((run / "throughput.json").read_text())
+    figures: dict = {"preset": preset, "speed": speed, "process_s": round(wall, 1)}
+    throughput = run / "throughput.json"
+    if done.returncode != 0 or not throughput.exists():
+        return figures | {"error": f"exit {done.returncode}: {(done.stdout + done.stderr)[-1500:]}"}
+    return figures | json.loads(throughput.read_text())
+
+
+def _line(got: dict) -> str:
+    if "error" in got:
+        return f"{got['preset']:9s} {got['speed']:8s} failed after {got['process_s']:.1f} s: {got['error'][-300:]}"
+    rates = {key: got.get(key) or 0 for key in ("tokens_per_s", "trainable_tokens_per_s")}
+    return (f"{got['preset']:9s} {got['speed']:8s} trainable tokens/s {rates['trainable_tokens_per_s']:9.1f}  "
+            f"({got['trainable_tokens']} tokens)  positions/s {rates['tokens_per_s']:9.1f}  "
+            f"training {got['runtime_s'] - got['paused_s']:.1f} s (+ {got['paused_s']:.1f} s evaluation)  "
+            f"process {got['process_s']:.1f} s")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-model", type=Path, default=None)
-    parser.add_argument("--data", type=Path, default=None, help="build-data output (folder or .jsonl)")
-    parser.add_argument("--tiny", action="store_true", help="build a tiny random Llama and a slice of dev instead")
+    parser.add_argument("--data", type=Path, default=None, help="build-data output (folder or .jsonl); default 2%% of dev")
+    parser.add_argument("--tiny", action="store_true", help="build a random Llama instead of --base-model")
+    parser.add_argument("--vocab-size", type=int, default=2048)
+    parser.add_argument("--hidden-size", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--kv-heads", type=int, default=2)
+    parser.add_argument("--presets", default="spec-tod", help="comma-separated: spec-tod, qlora, full")
     parser.add_argument("--profile", choices=["gpu", "cpu"], default="gpu")
     parser.add_argument("--max-steps", type=int, default=20)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here, after each run")
+    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it (model, run folders and logs)")
     args = parser.parse_args()
+    if not args.tiny and args.base_model is None:
+        raise SystemExit("give --base-model, or --tiny")
     with tempfile.TemporaryDirectory() as scratch_name:
-        scratch = Path(scratch_name)
+        scratch = args.keep or Path(scratch_name)
+        data = args.data or _dev_slice(scratch / "data")
+        model = _tiny_model(scratch / "model", data, args) if args.tiny else args.base_model
         if args.tiny:
-            model, data = _tiny(scratch)
-        elif args.base_model is None or args.data is None:
-            raise SystemExit("give --base-model and --data, or --tiny")
-        else:
-            model, data = args.base_model, args.data
-        figures = {}
-        for speed in ("release", "fast"):
-            figures[speed] = _finetune(speed, model, data, scratch / speed, args.profile, args.max_steps)
+            print(f"random Llama: {_parameters(model) / 1e6:.1f}M parameters, {args.layers} layers, hidden {args.hidden_size}, "
+                  f"vocabulary {args.vocab_size}")  # fmt: skip
+        figures = []
+        for preset in args.presets.split(","):
+            for speed in ("release", "fast"):
+                figures.append(_finetune(preset, speed, model, data, scratch / f"{preset}-{speed}", args))
+                print(_line(figures[-1]), flush=True)
+                if args.json is not None:
+                    args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
     print(f"profile {args.profile}, {args.max_steps} optimizer steps, model {model.name}")
-    for speed, (wall, got) in figures.items():
-        rates = {key: got.get(key) or 0 for key in ("tokens_per_s", "trainable_tokens_per_s", "samples_per_s")}
-        print(f"{speed:8s} tokens/s {rates['tokens_per_s']:9.1f}  trainable tokens/s {rates['trainable_tokens_per_s']:9.1f}  "
-              f"samples/s {rates['samples_per_s']:7.2f}  tokens {got['tokens']}  training {got['runtime_s']:.1f} s  "
-              f"process {wall:.1f} s")  # fmt: skip
-    release, fast = figures["release"][1], figures["fast"][1]
-    if release.get("tokens_per_s") and fast.get("tokens_per_s"):
-        trainable = (fast["trainable_tokens_per_s"] or 0) / (release["trainable_tokens_per_s"] or 1)
-        print(f"fast / release tokens/s: {fast['tokens_per_s'] / release['tokens_per_s']:.2f}x (trainable: {trainable:.2f}x)")
+    for release, fast in zip(figures[::2], figures[1::2], strict=True):
+        if release.get("trainable_tokens_per_s") and fast.get("trainable_tokens_per_s"):
+            ratio = fast["trainable_tokens_per_s"] / release["trainable_tokens_per_s"]
+            print(f"{release['preset']:9s} fast / release trainable tokens/s: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

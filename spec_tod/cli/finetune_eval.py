@@ -112,7 +112,7 @@ def report_throughput(run_root: Path, log_file: Path, eval_offset: int) -> list[
         return []
     write_json(run_root / "throughput.json", figures.to_json())
     rows = [
-        ("training time", f"{figures.runtime_s - figures.paused_s:.1f} s (+ {figures.paused_s:.1f} s dev evaluation)")
+        ("training time", f"{figures.runtime_s - figures.paused_s:.1f} s (+ {figures.paused_s:.1f} s evaluation)")
     ]
     if figures.steps_per_s is not None:
         rows.append(("steps/s (it/s)", f"{figures.steps_per_s:.3f} ({figures.steps} steps)"))

@@ -6,6 +6,7 @@ every stage that takes a model folder (finetune, merge, serve, bench) runs on it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,6 +28,15 @@ _FALLBACK_TEXT = (
 )
 
 
+def record_texts(files: Iterable[str | Path]) -> list[str]:
+    """Every message text of build-data's ShareGPT record files: the text a tiny model's tokenizer is trained on."""
+    texts: list[str] = []
+    for file in files:
+        with open(file, encoding="utf-8") as lines:
+            texts.extend(turn["value"] for line in lines for turn in json.loads(line)["conversations"])
+    return texts
+
+
 def build_tiny_model(
     out_dir: str | Path,
     texts: Iterable[str] = (),
@@ -34,6 +44,8 @@ def build_tiny_model(
     vocab_size: int = 2048,
     hidden_size: int = 64,
     num_layers: int = 2,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
     max_positions: int = 8192,
     seed: int = 0,
 ) -> Path:
@@ -86,8 +98,8 @@ def build_tiny_model(
         hidden_size=hidden_size,
         intermediate_size=2 * hidden_size,
         num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_kv_heads,
         max_position_embeddings=max_positions,
         tie_word_embeddings=False,
         bos_token_id=tokenizer.bos_token_id,

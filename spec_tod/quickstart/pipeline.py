@@ -167,17 +167,15 @@ def _prepare_workdir(workdir: Path) -> Path:
 
 
 def _build_model(train_file: Path, out: Path, log: Path) -> None:
-    with open(train_file, encoding="utf-8") as lines:
-        texts = [turn["value"] for line in lines for turn in json.loads(line)["conversations"]]
     # torch and transformers print import warnings and progress bars on stderr; they belong in the log.
     sys.stderr.flush()
     saved = os.dup(2)
     try:
         with open(log, "w", encoding="utf-8") as out_log:
             os.dup2(out_log.fileno(), 2)
-            from spec_tod.models.tiny import build_tiny_model
+            from spec_tod.models.tiny import build_tiny_model, record_texts
 
-            build_tiny_model(out, texts)
+            build_tiny_model(out, record_texts([train_file]))
             sys.stderr.flush()
     finally:
         os.dup2(saved, 2)

@@ -2,10 +2,12 @@
 
 The HF Trainer prints its log dicts to the log (``{'loss': '7.638', ..., 'tokens/total': 234}``)
 and at the end ``{'train_runtime': '139.1', 'train_steps_per_second': '0.029', ...}``; axolotl's
-token counter (``include_tkps``, on by default) adds the running ``tokens/total`` (tokens of the
-batches, padding excluded) and ``tokens/trainable`` (tokens with labels). The figures are read from
-the last of each. ``paused_s`` (evaluation during training, which pauses the training loop) is
-taken out of the runtime, so the rates are those of training alone.
+token counter (``include_tkps``, on by default) adds the running ``tokens/total`` (every position of
+the batches, padding included: axolotl 0.19 counts ``numel``, so a row padded to ``sequence_len``
+counts whole) and ``tokens/trainable`` (tokens with labels: the work, the same for the same records
+however they are batched). The figures are read from the last of each. Evaluation during training
+pauses the training loop: axolotl's own (its ``eval_runtime`` entries) and spec-tod's dev evaluation
+(``paused_s``) are both taken out of the runtime, so the rates are those of training alone.
 """
 
 from __future__ import annotations
@@ -54,11 +56,18 @@ def _number(value: Any) -> float | None:
 
 
 def train_throughput(log: str, paused_s: float = 0.0) -> TrainThroughput | None:
-    """The throughput of the last training in ``log``; ``None`` when it did not finish."""
+    """The throughput of the last training in ``log``; ``None`` when it did not finish.
+
+    ``paused_s`` is the time spec-tod's dev evaluation took during that training.
+    """
     entries = _dicts(log)
-    final = next((entry for entry in reversed(entries) if "train_runtime" in entry), None)
-    if final is None:
+    ends = [index for index, entry in enumerate(entries) if "train_runtime" in entry]
+    if not ends:
         return None
+    final = entries[ends[-1]]
+    # A resumed run's log holds the earlier trainings too: only this one's evaluations paused it.
+    own = entries[ends[-2] + 1 if len(ends) > 1 else 0 : ends[-1]]
+    paused_s += sum(_number(entry.get("eval_runtime")) or 0.0 for entry in own)
     runtime = _number(final["train_runtime"]) or 0.0
     training = max(runtime - paused_s, 1e-9)
     counted: dict[str, Any] = next((entry for entry in reversed(entries) if "tokens/total" in entry), {})
