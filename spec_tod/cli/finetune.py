@@ -41,8 +41,8 @@ def finetune_command(
     ),
     speed: str | None = typer.Option(
         None,
-        help="release (default: the release's recipe exactly) or fast (sample packing with per-record attention, "
-        "SDPA, Liger kernels on GPUs; docs/speed.md).",
+        help="release (default: the release's recipe exactly) or fast (the same records, rows not padded to "
+        "sequence_len, SDPA, Liger kernels on GPUs; docs/speed.md).",
     ),
     base_model: str | None = typer.Option(None, "--base-model", help="Hub id or local folder of the model to fine-tune."),
     data: list[Path] | None = typer.Option(None, "--data", help="build-data output (.jsonl file or folder); repeatable."),

@@ -118,6 +118,7 @@ def axolotl_config(
         "sequence_len": settings.sequence_len,
         "pad_to_sequence_len": settings.pad_to_sequence_len,
         "sample_packing": settings.sample_packing,
+        **({"eval_sample_packing": settings.eval_sample_packing} if settings.sample_packing else {}),
         **_adapter_keys(settings),
         "micro_batch_size": settings.micro_batch_size,
         "gradient_accumulation_steps": settings.gradient_accumulation_steps,

@@ -5,7 +5,7 @@ A *preset* is a recipe: ``spec-tod`` is the release's (the defaults of
 with a 4-bit base, ``full`` fine-tunes every weight of a small model. A *profile* adapts any
 recipe to the hardware: ``gpu`` changes nothing, ``cpu`` turns off what needs CUDA (bf16, flash
 attention, LoRA kernels, paged optimizers) and trains a few steps, for tests and the quickstart.
-A *speed* (``release``, the default, or ``fast``: sample packing, SDPA, Liger kernels on GPUs) is
+A *speed* (``release``, the default, or ``fast``: rows not padded, SDPA, Liger kernels on GPUs) is
 applied over the profile. The user's keys win over all three, field by field (nested sections are
 merged, not replaced).
 """
@@ -63,15 +63,15 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 FAST: dict[str, Any] = {
-    "sample_packing": True,
-    "pad_to_sequence_len": True,
+    "pad_to_sequence_len": False,
     "attn_implementation": "sdpa",
 }
-"""``speed: fast`` on any profile. Packing puts several records in one ``sequence_len`` row; with SDPA
-axolotl (0.19) isolates the packed records with a block-diagonal mask (or varlen attention), so no
-record attends to another; ``pad_to_sequence_len`` is what axolotl asks for beside packing. It
-changes how many records an optimizer step sees (rows are full), so losses are not step for step
-those of the release recipe."""
+"""``speed: fast`` on any profile: each record is its own row, as in the release, but not padded to
+``sequence_len``, so no step computes on padding; attention is PyTorch's SDPA. The records, their
+order and their labels are the release's, so the losses are the release's up to rounding.
+Sample packing is not part of it: Spec-TOD's records are whole dialogues, 55-65% of a 4096-token row,
+so axolotl's packer puts one record in each row and packing only adds its own cost (docs/speed.md,
+"Training speed"); ``sample_packing: true`` on top is the switch for data of short records."""
 
 FAST_GPU_KERNELS: dict[str, Any] = {
     "plugins": ["axolotl.integrations.liger.LigerPlugin"],

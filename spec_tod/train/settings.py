@@ -118,8 +118,8 @@ class TrainSettings(_Strict):
     profile: Literal["gpu", "cpu"] = "gpu"
     speed: Literal["release", "fast"] = Field(
         "release",
-        description="release: the release's recipe exactly; fast: sample packing with per-sample attention "
-        "(SDPA), and Liger kernels on GPUs (spec_tod.train.presets.SPEEDS, docs/speed.md).",
+        description="release: the release's recipe exactly; fast: the same records, rows not padded to sequence_len, "
+        "SDPA, and Liger kernels on GPUs (spec_tod.train.presets.SPEEDS, docs/speed.md).",
     )
     base_model: str = Field(description="Hub id or local folder of the model to fine-tune.")
     data: list[DataSource] = Field(min_length=1)
@@ -139,7 +139,17 @@ class TrainSettings(_Strict):
 
     sequence_len: int = Field(4096, gt=0)
     pad_to_sequence_len: bool = True
-    sample_packing: bool = False
+    sample_packing: bool = Field(
+        False,
+        description="Several records in one sequence_len row, each attending only to itself (axolotl's multipack); "
+        "it pays only where records are much shorter than sequence_len.",
+    )
+    eval_sample_packing: bool = Field(
+        False,
+        description="With sample_packing, pack the evaluation set too (axolotl's own default). Off, because axolotl "
+        "0.19 builds a new packing sampler at every evaluation, forking packing workers, which cost 4-7 s each on the "
+        "machines measured (docs/speed.md, 'Training speed').",
+    )
     micro_batch_size: int = Field(1, gt=0)
     gradient_accumulation_steps: int = Field(2, gt=0)
     num_epochs: float = Field(4, gt=0)

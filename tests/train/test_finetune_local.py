@@ -5,6 +5,7 @@ One LoRA run and one merge (session fixtures in conftest.py) feed every test her
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from spec_tod.train.run import RunFolder, open_run
+from tests.train.conftest import spec_tod
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +90,38 @@ def test_merge_refuses_a_folder_that_is_not_a_run(cli, tmp_path: Path) -> None:
     done = cli("merge", str(tmp_path), "--backend", "local")
     assert done.code == 1
     assert f"{tmp_path} is not a spec-tod run folder: it has no spec-tod.yaml" in done.err
+
+
+def _losses_and_tokens(run: Path) -> list[tuple[float, int, int]]:
+    """(loss, trainable tokens so far, positions so far) of each logged step of the run's training."""
+    steps = []
+    for line in (run / "train.log").read_text().splitlines():
+        start = line.find("{'loss'")
+        if start >= 0 and line.rstrip().endswith("}"):
+            entry = ast.literal_eval(line[start:].strip())
+            steps.append((float(entry["loss"]), int(entry["tokens/trainable"]), int(entry["tokens/total"])))
+    return steps
+
+
+def test_speed_fast_trains_the_releases_records_without_their_padding(
+    tmp_path: Path, tiny_model_dir: Path, dev_data: Path
+) -> None:
+    """The GPU recipe's batches (one record a row, rows padded to sequence_len) against speed: fast, 3 steps each."""
+    steps = {}
+    for speed, keys in (("release", {"pad_to_sequence_len": True}), ("fast", {})):
+        config = tmp_path / f"{speed}.yaml"
+        config.write_text(yaml.safe_dump({
+            "profile": "cpu", "speed": speed, "base_model": str(tiny_model_dir), "data": [{"path": str(dev_data)}],
+            "output_dir": str(tmp_path / speed), "micro_batch_size": 1, "gradient_accumulation_steps": 2, "max_steps": 3,
+            **keys,
+        }))  # fmt: skip
+        done = spec_tod("finetune", str(config), "--backend", "local")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        steps[speed] = _losses_and_tokens(tmp_path / speed)
+    release, fast = steps["release"], steps["fast"]
+    assert len(release) == len(fast) == 3
+    # the same records in the same order: the same labelled tokens step by step, the same losses up to rounding
+    assert [trainable for _, trainable, _ in fast] == [trainable for _, trainable, _ in release]
+    assert [loss for loss, _, _ in fast] == pytest.approx([loss for loss, _, _ in release], abs=0.01)
+    assert [positions for _, _, positions in release] == [4096 * 2 * step for step in (1, 2, 3)]
+    assert fast[-1][2] < 0.8 * release[-1][2]  # records of the 2% dev slice fill well under 80% of a row

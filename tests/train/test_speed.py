@@ -1,5 +1,5 @@
-"""``speed: fast`` (``finetune --speed fast``): packing with per-record attention, SDPA, Liger on GPUs; the
-release's recipe stays the default, key for key."""
+"""``speed: fast`` (``finetune --speed fast``): rows not padded, SDPA, Liger on GPUs; sample packing as a switch
+with per-record attention; the release's recipe stays the default, key for key."""
 
 from __future__ import annotations
 
@@ -38,28 +38,38 @@ def test_release_is_the_default_and_unchanged(data_folder: Path) -> None:
     assert not any(key.startswith("liger_") for key in default)
 
 
-def test_fast_on_gpus_packs_with_sdpa_and_liger_kernels(data_folder: Path) -> None:
+def test_fast_on_gpus_drops_the_padding_and_adds_sdpa_and_liger_kernels(data_folder: Path) -> None:
     cfg = _config(data_folder, speed="fast")
-    assert (cfg["sample_packing"], cfg["pad_to_sequence_len"], cfg["attn_implementation"]) == (True, True, "sdpa")
+    assert (cfg["sample_packing"], cfg["pad_to_sequence_len"], cfg["attn_implementation"]) == (False, False, "sdpa")
     assert "flash_attention" not in cfg  # axolotl refuses its legacy flags beside attn_implementation
     assert cfg["plugins"] == ["axolotl.integrations.liger.LigerPlugin"]
     assert all(cfg[key] for key in ("liger_rope", "liger_rms_norm", "liger_glu_activation", "liger_fused_linear_cross_entropy"))
     release = _config(data_folder)
     changed = {key for key in cfg.keys() | release.keys() if cfg.get(key) != release.get(key)}
-    assert changed == {"sample_packing", "attn_implementation", "flash_attention", "plugins", "liger_rope", "liger_rms_norm",
-                       "liger_glu_activation", "liger_fused_linear_cross_entropy"}  # fmt: skip
+    # the records, their order, batches and labels are the release's
+    assert changed == {"pad_to_sequence_len", "attn_implementation", "flash_attention", "plugins", "liger_rope",
+                       "liger_rms_norm", "liger_glu_activation", "liger_fused_linear_cross_entropy"}  # fmt: skip
 
 
 def test_fast_on_cpu_leaves_the_cuda_kernels_out(data_folder: Path) -> None:
     cfg = _config(data_folder, speed="fast", profile="cpu")
-    assert (cfg["sample_packing"], cfg["attn_implementation"]) == (True, "sdpa")
+    assert (cfg["pad_to_sequence_len"], cfg["attn_implementation"]) == (False, "sdpa")
     assert "plugins" not in cfg and not any(key.startswith("liger_") for key in cfg)
+
+
+def test_packing_leaves_the_evaluation_set_unpacked(data_folder: Path) -> None:
+    # axolotl would build a packing sampler, forking workers, at every evaluation (docs/speed.md); the losses are the same
+    cfg = _config(data_folder, speed="fast", sample_packing=True)
+    assert (cfg["sample_packing"], cfg["eval_sample_packing"]) == (True, False)
+    assert "eval_sample_packing" not in _config(data_folder, speed="fast")
+    assert _config(data_folder, sample_packing=True, eval_sample_packing=True)["eval_sample_packing"] is True
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_fast_passes_axolotls_schema_and_isolates_packed_records(data_folder: Path, preset: str, profile: str) -> None:
-    cfg = _config(data_folder, preset=preset, profile=profile, speed="fast")
+def test_fast_passes_axolotls_schema_and_packing_isolates_records(data_folder: Path, preset: str, profile: str) -> None:
+    assert config_problems(_config(data_folder, preset=preset, profile=profile, speed="fast")) == []
+    cfg = _config(data_folder, preset=preset, profile=profile, speed="fast", sample_packing=True, pad_to_sequence_len=True)
     assert config_problems(cfg) == []
     from axolotl.utils.schemas.config import AxolotlInputConfig  # noqa: PLC0415 (installed with spec-tod's train extra)
 
@@ -71,7 +81,7 @@ def test_the_user_keys_win_and_conflicts_are_plain_errors(data_folder: Path) -> 
     assert (
         _config(data_folder, speed="fast", attn_implementation="flash_attention_2")["attn_implementation"] == "flash_attention_2"
     )
-    assert _config(data_folder, speed="fast", sample_packing=False)["sample_packing"] is False
+    assert _config(data_folder, speed="fast", pad_to_sequence_len=True)["pad_to_sequence_len"] is True
     with pytest.raises(SpecTodError, match="attn_implementation: flash_attention_2"):
         _config(data_folder, speed="fast", flash_attention=True)
     with pytest.raises(SpecTodError, match="unknown speed 'turbo'"):
@@ -85,4 +95,4 @@ def test_cli_speed_option(cli, data_folder: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.code == 0, done.err
     printed = yaml.safe_load(done.out)
-    assert (printed["sample_packing"], printed["attn_implementation"]) == (True, "sdpa")
+    assert (printed["sample_packing"], printed["pad_to_sequence_len"], printed["attn_implementation"]) == (False, False, "sdpa")
