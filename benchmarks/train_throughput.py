@@ -16,9 +16,10 @@ on the data, LoRA, QLoRA and full fine-tuning; ``docs/speed.md`` has the run on 
         --vocab-size 8192 --data DATA --presets spec-tod,qlora,full --profile gpu --max-steps 20
 
 or ``--base-model MODEL_DIR --data DATA`` for a real model. CPU variant (a tiny random Llama, 2% of
-dev; the CPU profile has no Liger kernels, so this compares packing + SDPA only)::
+dev; the CPU profile has no Liger kernels, and batches two unpadded records, so ``--gpu-batches`` gives
+it the GPU recipe's batches: one record a row, the release's padded to ``sequence_len``)::
 
-    python benchmarks/train_throughput.py --tiny --profile cpu --max-steps 5
+    python benchmarks/train_throughput.py --tiny --profile cpu --gpu-batches --max-steps 6
 """
 
 from __future__ import annotations
@@ -70,11 +71,17 @@ def _parameters(model: Path) -> int:
 def _finetune(preset: str, speed: str, model: Path, data: Path, run: Path, args: argparse.Namespace) -> dict:
     """One ``spec-tod finetune`` process; its figures, or the reason it failed (the other runs go on)."""
     env = {**os.environ, "AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
-    command = [
-        sys.executable, "-c", "from spec_tod.cli import main; main()", "finetune", "--preset", preset,
-        "--speed", speed, "--profile", args.profile, "--base-model", str(model), "--data", str(data),
-        "--output-dir", str(run), "--backend", "local", "--max-steps", str(args.max_steps),
-    ]  # fmt: skip
+    keys = {"preset": preset, "speed": speed, "profile": args.profile, "base_model": str(model), "data": [{"path": str(data)}],
+            "output_dir": str(run), "max_steps": args.max_steps}  # fmt: skip
+    if args.gpu_batches:
+        # The GPU recipe's batches on the CPU profile (which batches 2 unpadded records): one record a
+        # row, two rows a step, the release's rows padded to sequence_len; fast leaves the padding out.
+        keys |= {"micro_batch_size": 1, "gradient_accumulation_steps": 2}
+        if speed == "release":
+            keys["pad_to_sequence_len"] = True
+    config = run.with_suffix(".yaml")
+    config.write_text(json.dumps(keys), encoding="utf-8")  # JSON is YAML
+    command = [sys.executable, "-c", "from spec_tod.cli import main; main()", "finetune", str(config), "--backend", "local"]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=3600)
     wall = time.perf_counter() - started
@@ -108,6 +115,7 @@ def main() -> None:
     parser.add_argument("--presets", default="spec-tod", help="comma-separated: spec-tod, qlora, full")
     parser.add_argument("--profile", choices=["gpu", "cpu"], default="gpu")
     parser.add_argument("--max-steps", type=int, default=20)
+    parser.add_argument("--gpu-batches", action="store_true", help="with --profile cpu: the GPU recipe's batch shape")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here, after each run")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it (model, run folders and logs)")
     args = parser.parse_args()
