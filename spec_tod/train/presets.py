@@ -69,9 +69,9 @@ FAST: dict[str, Any] = {
 """``speed: fast`` on any profile: each record is its own row, as in the release, but not padded to
 ``sequence_len``, so no step computes on padding; attention is PyTorch's SDPA. The records, their
 order and their labels are the release's, so the losses are the release's up to rounding.
-Sample packing is not part of it: Spec-TOD's records are whole dialogues, 55-65% of a 4096-token row,
-so axolotl's packer puts one record in each row and packing only adds its own cost (docs/speed.md,
-"Training speed"); ``sample_packing: true`` on top is the switch for data of short records."""
+Sample packing is not part of it: Spec-TOD's records are whole dialogues, longer than half a
+4096-token row, so axolotl's packer puts one record in each row and packing only adds its own cost
+(docs/speed.md, "Training speed"); ``sample_packing: true`` on top is the switch for short records."""
 
 FAST_GPU_KERNELS: dict[str, Any] = {
     "plugins": ["axolotl.integrations.liger.LigerPlugin"],

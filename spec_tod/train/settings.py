@@ -138,7 +138,11 @@ class TrainSettings(_Strict):
     )
 
     sequence_len: int = Field(4096, gt=0)
-    pad_to_sequence_len: bool = True
+    pad_to_sequence_len: bool = Field(
+        True,
+        description="Pad every row to sequence_len, as the release's recipe does; the padding is masked and carries no "
+        "labels, so it costs compute only (speed: fast turns it off).",
+    )
     sample_packing: bool = Field(
         False,
         description="Several records in one sequence_len row, each attending only to itself (axolotl's multipack); "
@@ -147,8 +151,8 @@ class TrainSettings(_Strict):
     eval_sample_packing: bool = Field(
         False,
         description="With sample_packing, pack the evaluation set too (axolotl's own default). Off, because axolotl "
-        "0.19 builds a new packing sampler at every evaluation, forking packing workers, which cost 4-7 s each on the "
-        "machines measured (docs/speed.md, 'Training speed').",
+        "0.19 then builds a new packing sampler, forking packing workers, at every evaluation (docs/speed.md, "
+        "'Training speed').",
     )
     micro_batch_size: int = Field(1, gt=0)
     gradient_accumulation_steps: int = Field(2, gt=0)
