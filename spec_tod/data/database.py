@@ -133,7 +133,7 @@ class VenueDatabase:
             try:
                 with path.open(encoding="utf-8") as handle:
                     raw = json.load(handle)
-            except (OSError, ValueError) as error:
+            except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deeply
                 raise SpecTodError(
                     f"{path}: cannot read the {domain} venue table ({error}); pass the multiwoz_db folder of the shared data"
                 ) from error

@@ -72,7 +72,7 @@ def load_schema(path: Path) -> dict[str, Service]:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecTodError(f"{path}: schema file not found; pass the path of a schema.json") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise SpecTodError(f"{path}: not a readable JSON schema file ({exc})") from None
     if not isinstance(raw, list):
         raise SpecTodError(f"{path}: expected a JSON list of services (schema-guided format)")

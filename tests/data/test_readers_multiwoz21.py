@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_tod.data.readers import load_dialogues
+from spec_tod.data.readers import load_database, load_dialogues
 from spec_tod.errors import SpecTodError
 
 DOMAINS = {"restaurant", "hotel", "attraction", "train", "taxi", "hospital", "police", "general"}
@@ -172,6 +172,13 @@ def test_explicit_database_folder(tmp_path, mwz21_test_raw, data_dir):
         load_dialogues("multiwoz21", tmp_path / "corpus", "test", db_dir=tmp_path / "nowhere")
 
 
+def test_a_venue_table_nested_too_deeply_is_named(tmp_path, data_dir):
+    shutil.copytree(data_dir / "multiwoz_db", tmp_path / "db")
+    (tmp_path / "db" / "restaurant_db.json").write_text("[" * 100_000 + "]" * 100_000)  # deeper than the decoder goes
+    with pytest.raises(SpecTodError, match=r"restaurant_db\.json: cannot read the restaurant venue table"):
+        load_database(tmp_path / "db")
+
+
 def test_missing_folder_and_split(tmp_path, data_dir):
     with pytest.raises(SpecTodError, match="does not exist"):
         load_dialogues("multiwoz21", tmp_path / "missing", "test")
@@ -187,6 +194,9 @@ def test_malformed_json(tmp_path, data_dir):
     shutil.copy(data_dir / "multiwoz21" / "testListFile", tmp_path)
     (tmp_path / "test.json").write_text('{"SNG0073": {"log": [')
     with pytest.raises(SpecTodError, match=r"test\.json: malformed JSON"):
+        load_dialogues("multiwoz21", tmp_path, "test", db_dir=data_dir / "multiwoz_db")
+    (tmp_path / "test.json").write_text('{"SNG0073": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(SpecTodError, match=r"test\.json: malformed JSON \(nested deeper"):
         load_dialogues("multiwoz21", tmp_path, "test", db_dir=data_dir / "multiwoz_db")
 
 

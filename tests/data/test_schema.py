@@ -71,3 +71,6 @@ def test_bad_schema_files(tmp_path):
     (tmp_path / "schema.json").write_text("[{")
     with pytest.raises(SpecTodError, match="not a readable JSON"):
         load_schema(tmp_path / "schema.json")
+    (tmp_path / "schema.json").write_text("[" * 100_000 + "]" * 100_000)  # deeper than the decoder goes
+    with pytest.raises(SpecTodError, match="not a readable JSON"):
+        load_schema(tmp_path / "schema.json")

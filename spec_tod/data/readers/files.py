@@ -21,6 +21,10 @@ def read_json(path: Path) -> Any:
         raise SpecTodError(f"{path}: file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SpecTodError(f"{path}: malformed JSON ({exc}); replace the file with an intact copy") from None
+    except RecursionError:
+        raise SpecTodError(
+            f"{path}: malformed JSON (nested deeper than the decoder goes); replace the file with an intact copy"
+        ) from None
     except (OSError, zipfile.BadZipFile) as exc:
         raise SpecTodError(f"{path}: cannot be read ({exc}); replace the file with an intact copy") from None
 
