@@ -68,9 +68,13 @@ def _parameters(model: Path) -> int:
     return total
 
 
-def _finetune(preset: str, speed: str, model: Path, data: Path, run: Path, args: argparse.Namespace) -> dict:
-    """One ``spec-tod finetune`` process; its figures, or the reason it failed (the other runs go on)."""
+def _finetune(preset: str, name: str, extra: dict, model: Path, data: Path, run: Path, args: argparse.Namespace) -> dict:
+    """One ``spec-tod finetune`` process; its figures, or the reason it failed (the other runs go on).
+
+    ``name`` is ``release``, ``fast``, or a ``--variant`` (the release's recipe with ``extra`` keys over it).
+    """
     env = {**os.environ, "AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
+    speed = "fast" if name == "fast" else "release"
     keys = {"preset": preset, "speed": speed, "profile": args.profile, "base_model": str(model), "data": [{"path": str(data)}],
             "output_dir": str(run), "max_steps": args.max_steps}  # fmt: skip
     if args.gpu_batches:
@@ -79,13 +83,14 @@ def _finetune(preset: str, speed: str, model: Path, data: Path, run: Path, args:
         keys |= {"micro_batch_size": 1, "gradient_accumulation_steps": 2}
         if speed == "release":
             keys["pad_to_sequence_len"] = True
+    keys |= extra
     config = run.with_suffix(".yaml")
     config.write_text(json.dumps(keys), encoding="utf-8")  # JSON is YAML
     command = [sys.executable, "-c", "from spec_tod.cli import main; main()", "finetune", str(config), "--backend", "local"]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=3600)
     wall = time.perf_counter() - started
-    figures: dict = {"preset": preset, "speed": speed, "process_s": round(wall, 1)}
+    figures: dict = {"preset": preset, "speed": name, "process_s": round(wall, 1)}
     throughput = run / "throughput.json"
     if done.returncode != 0 or not throughput.exists():
         return figures | {"error": f"exit {done.returncode}: {(done.stdout + done.stderr)[-1500:]}"}
@@ -116,11 +121,17 @@ def main() -> None:
     parser.add_argument("--profile", choices=["gpu", "cpu"], default="gpu")
     parser.add_argument("--max-steps", type=int, default=20)
     parser.add_argument("--gpu-batches", action="store_true", help="with --profile cpu: the GPU recipe's batch shape")
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="NAME=JSON",
+        help="another run: the release's recipe with these settings over it, to time fast's parts one by one, "
+        "e.g. 'unpadded={\"pad_to_sequence_len\": false}'; repeatable",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here, after each run")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it (model, run folders and logs)")
     args = parser.parse_args()
     if not args.tiny and args.base_model is None:
         raise SystemExit("give --base-model, or --tiny")
+    runs = [("release", {}), ("fast", {}), *(_variant(text) for text in args.variant)]
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = args.keep or Path(scratch_name)
         data = args.data or _dev_slice(scratch / "data")
@@ -130,16 +141,29 @@ def main() -> None:
                   f"vocabulary {args.vocab_size}")  # fmt: skip
         figures = []
         for preset in args.presets.split(","):
-            for speed in ("release", "fast"):
-                figures.append(_finetune(preset, speed, model, data, scratch / f"{preset}-{speed}", args))
+            for name, extra in runs:
+                figures.append(_finetune(preset, name, extra, model, data, scratch / f"{preset}-{name}", args))
                 print(_line(figures[-1]), flush=True)
                 if args.json is not None:
                     args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
     print(f"profile {args.profile}, {args.max_steps} optimizer steps, model {model.name}")
-    for release, fast in zip(figures[::2], figures[1::2], strict=True):
-        if release.get("trainable_tokens_per_s") and fast.get("trainable_tokens_per_s"):
-            ratio = fast["trainable_tokens_per_s"] / release["trainable_tokens_per_s"]
-            print(f"{release['preset']:9s} fast / release trainable tokens/s: {ratio:.2f}x")
+    for first in range(0, len(figures), len(runs)):
+        release, *others = figures[first : first + len(runs)]
+        for other in others:
+            if release.get("trainable_tokens_per_s") and other.get("trainable_tokens_per_s"):
+                ratio = other["trainable_tokens_per_s"] / release["trainable_tokens_per_s"]
+                print(f"{release['preset']:9s} {other['speed']} / release trainable tokens/s: {ratio:.2f}x")
+
+
+def _variant(text: str) -> tuple[str, dict]:
+    name, _, keys = text.partition("=")
+    try:
+        extra = json.loads(keys)
+    except ValueError:
+        extra = None
+    if not name or name in ("release", "fast") or not isinstance(extra, dict):
+        raise SystemExit(f"--variant {text!r}: expected NAME={{JSON object of settings}}, NAME not release or fast")
+    return name, extra
 
 
 if __name__ == "__main__":
