@@ -33,7 +33,8 @@ class TrainThroughput:
         return asdict(self)
 
 
-def _dicts(log: str) -> list[dict[str, Any]]:
+def log_entries(log: str) -> list[dict[str, Any]]:
+    """The HF Trainer's log dicts in ``log`` (losses, evaluations, the final figures), in order."""
     found = []
     for line in log.splitlines():
         start = line.find("{'")
@@ -60,7 +61,7 @@ def train_throughput(log: str, paused_s: float = 0.0) -> TrainThroughput | None:
 
     ``paused_s`` is the time spec-tod's dev evaluation took during that training.
     """
-    entries = _dicts(log)
+    entries = log_entries(log)
     ends = [index for index, entry in enumerate(entries) if "train_runtime" in entry]
     if not ends:
         return None

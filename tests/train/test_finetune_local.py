@@ -5,7 +5,6 @@ One LoRA run and one merge (session fixtures in conftest.py) feed every test her
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from spec_tod.train.run import RunFolder, open_run
+from spec_tod.train.throughput import log_entries
 from tests.train.conftest import spec_tod
 
 pytestmark = pytest.mark.slow
@@ -94,13 +94,8 @@ def test_merge_refuses_a_folder_that_is_not_a_run(cli, tmp_path: Path) -> None:
 
 def _losses_and_tokens(run: Path) -> list[tuple[float, int, int]]:
     """(loss, trainable tokens so far, positions so far) of each logged step of the run's training."""
-    steps = []
-    for line in (run / "train.log").read_text().splitlines():
-        start = line.find("{'loss'")
-        if start >= 0 and line.rstrip().endswith("}"):
-            entry = ast.literal_eval(line[start:].strip())
-            steps.append((float(entry["loss"]), int(entry["tokens/trainable"]), int(entry["tokens/total"])))
-    return steps
+    entries = log_entries((run / "train.log").read_text())
+    return [(float(e["loss"]), int(e["tokens/trainable"]), int(e["tokens/total"])) for e in entries if "loss" in e]
 
 
 def test_speed_fast_trains_the_releases_records_without_their_padding(
