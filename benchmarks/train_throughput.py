@@ -4,7 +4,9 @@ model, data and steps, measured in the same run.
 Each speed is a real ``spec-tod finetune --backend local`` process into its own run folder; its
 ``throughput.json`` (from axolotl's log, :mod:`spec_tod.train.throughput`; evaluation time taken out)
 gives trainable tokens/s, the figure compared: the same records carry the same labelled tokens however
-they are batched. Positions/s count padding too (a release row is padded to ``sequence_len``, a packed
+they are batched. Two of them: over the whole run, and after the warm-up (without steps 1-2, where
+one-time costs such as compiling Triton kernels fall; ``WARMUP_WINDOWS`` there). axolotl's evaluation
+is off in every run. Positions/s count padding too (a release row is padded to ``sequence_len``, a packed
 row is filled), and with packing a step and a "sample" (a row) hold more records, so steps/s and
 samples/s are not comparable either.
 
@@ -75,8 +77,9 @@ def _finetune(preset: str, name: str, extra: dict, model: Path, data: Path, run:
     """
     env = {**os.environ, "AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
     speed = "fast" if name == "fast" else "release"
+    # axolotl's evaluation is not training, and it paused the GPU profile's 20-step runs about every step
     keys = {"preset": preset, "speed": speed, "profile": args.profile, "base_model": str(model), "data": [{"path": str(data)}],
-            "output_dir": str(run), "max_steps": args.max_steps}  # fmt: skip
+            "output_dir": str(run), "max_steps": args.max_steps, "val_set_size": 0, "evals_per_epoch": None}  # fmt: skip
     if args.gpu_batches:
         # The GPU recipe's batches on the CPU profile (which batches 2 unpadded records): one record a
         # row, two rows a step, the release's rows padded to sequence_len; fast leaves the padding out.
@@ -100,8 +103,9 @@ def _finetune(preset: str, name: str, extra: dict, model: Path, data: Path, run:
 def _line(got: dict) -> str:
     if "error" in got:
         return f"{got['preset']:9s} {got['speed']:8s} failed after {got['process_s']:.1f} s: {got['error'][-300:]}"
-    rates = {key: got.get(key) or 0 for key in ("tokens_per_s", "trainable_tokens_per_s")}
+    rates = {key: got.get(key) or 0 for key in ("tokens_per_s", "trainable_tokens_per_s", "steady_trainable_tokens_per_s")}
     return (f"{got['preset']:9s} {got['speed']:8s} trainable tokens/s {rates['trainable_tokens_per_s']:9.1f}  "
+            f"after warm-up {rates['steady_trainable_tokens_per_s']:9.1f} ({got['steady_steps']} steps)  "
             f"({got['trainable_tokens']} tokens)  positions/s {rates['tokens_per_s']:9.1f}  "
             f"training {got['runtime_s'] - got['paused_s']:.1f} s (+ {got['paused_s']:.1f} s evaluation)  "
             f"process {got['process_s']:.1f} s")  # fmt: skip
@@ -150,9 +154,13 @@ def main() -> None:
     for first in range(0, len(figures), len(runs)):
         release, *others = figures[first : first + len(runs)]
         for other in others:
-            if release.get("trainable_tokens_per_s") and other.get("trainable_tokens_per_s"):
-                ratio = other["trainable_tokens_per_s"] / release["trainable_tokens_per_s"]
-                print(f"{release['preset']:9s} {other['speed']} / release trainable tokens/s: {ratio:.2f}x")
+            ratios = [
+                f"{label} {other[key] / release[key]:.2f}x"
+                for label, key in (("whole run", "trainable_tokens_per_s"), ("after warm-up", "steady_trainable_tokens_per_s"))
+                if release.get(key) and other.get(key)
+            ]
+            if ratios:
+                print(f"{release['preset']:9s} {other['speed']} / release trainable tokens/s: {', '.join(ratios)}")
 
 
 def _variant(text: str) -> tuple[str, dict]:

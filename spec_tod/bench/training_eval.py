@@ -36,6 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from spec_tod.fileio import write_json
+from spec_tod.train.throughput import DEV_EVAL_MARK
 
 EVAL_DIR = "dev-eval"
 SETTINGS_FILE = "settings.json"
@@ -236,7 +237,7 @@ def evaluate_now(settings: DevEvalSettings, run_root: Path, step: int, model: An
         if key.startswith("dev/") and isinstance(value, float)
     )
     print(
-        f"[spec-tod dev eval] step {step}: {shown} ({settings.dialogues} dev dialogues, {line['seconds']} s)",
+        f"{DEV_EVAL_MARK} step {step}: {shown} ({settings.dialogues} dev dialogues, {line['seconds']} s)",
         flush=True,
     )
     return line

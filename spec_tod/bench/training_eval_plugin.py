@@ -31,7 +31,11 @@ class DevBenchCallback(TrainerCallback):
             return
         self.done.add(step)
         line = evaluate_now(self.settings, self.run_root, step, self.trainer.model, self.trainer.processing_class)
+        # Trainer.log clears should_log, which the flow callback set for this step's loss: without it back,
+        # the loss of every evaluated step would go unlogged, folded into the next step's.
+        loss_due = control.should_log
         self.trainer.log({key: value for key, value in line.items() if key.startswith("dev/") and value is not None})
+        control.should_log = loss_due
 
 
 class DevBenchPlugin(BasePlugin):

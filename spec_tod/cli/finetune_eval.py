@@ -97,7 +97,7 @@ def report_throughput(run_root: Path, log_file: Path, eval_offset: int) -> list[
 
     from spec_tod.bench.training_eval import SCORES_FILE, eval_folder
     from spec_tod.fileio import write_json
-    from spec_tod.train.throughput import train_throughput
+    from spec_tod.train.throughput import WARMUP_WINDOWS, train_throughput
 
     scores = eval_folder(run_root) / SCORES_FILE
     paused = 0.0
@@ -121,4 +121,10 @@ def report_throughput(run_root: Path, log_file: Path, eval_offset: int) -> list[
     if figures.tokens_per_s is not None:
         trainable = figures.trainable_tokens_per_s or 0.0
         rows.append(("tokens/s (with labels)", f"{figures.tokens_per_s:.1f} ({trainable:.1f})"))
+    if figures.steady_trainable_tokens_per_s is not None:
+        rows.append((
+            "after warm-up, with labels",
+            f"{figures.steady_trainable_tokens_per_s:.1f} tokens/s per GPU "
+            f"({figures.steady_steps} logged steps after the first {WARMUP_WINDOWS}, none evaluating)",
+        ))
     return rows

@@ -91,11 +91,15 @@ def test_cpu_training_writes_dev_scores_at_each_evaluation_step(
     # The trainer's own log history has the scores beside the loss.
     state = json.loads((run / "checkpoint-4" / "trainer_state.json").read_text())
     logged = [entry for entry in state["log_history"] if "dev/bleu" in entry]
-    assert [entry["step"] for entry in logged] == [2, 4] and any("loss" in entry for entry in state["log_history"])
+    assert [entry["step"] for entry in logged] == [2, 4]
+    # Logging the scores left the loss of those steps logged too (Trainer.log clears the step's should_log).
+    assert [entry["step"] for entry in state["log_history"] if "loss" in entry] == [1, 2, 3, 4]
     # Training throughput, without the time the evaluations paused it.
     throughput = json.loads((run / "throughput.json").read_text())
     assert throughput["steps"] == 4 and throughput["paused_s"] == pytest.approx(sum(line["seconds"] for line in lines))
     assert throughput["tokens_per_s"] > 0 and "steps/s (it/s)" in done.stderr
+    # Its steady rate: step 3 alone (steps 1-2 warm up, the dev evaluation at step 4 ran inside its window).
+    assert throughput["steady_steps"] == 1 and throughput["steady_trainable_tokens_per_s"] > 0
 
 
 def test_response_records_without_the_tokenizers_bos_are_refused(

@@ -120,3 +120,5 @@ def test_speed_fast_trains_the_releases_records_without_their_padding(
     assert [loss for loss, _, _ in fast] == pytest.approx([loss for loss, _, _ in release], abs=0.01)
     assert [positions for _, _, positions in release] == [4096 * 2 * step for step in (1, 2, 3)]
     assert fast[-1][2] < 0.8 * release[-1][2]  # records of the 2% dev slice fill well under 80% of a row
+    for speed in ("release", "fast"):  # 3 steps: the steady rate is step 3's
+        assert json.loads((tmp_path / speed / "throughput.json").read_text())["steady_steps"] == 1

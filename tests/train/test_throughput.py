@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from spec_tod.train.throughput import train_throughput
+from spec_tod.train.throughput import DEV_EVAL_MARK, train_throughput
 
 LOG = (
     "\n".join(
@@ -42,3 +42,30 @@ def test_a_resumed_runs_earlier_evaluations_are_not_this_trainings() -> None:
 
 def test_an_unfinished_training_has_no_figures() -> None:
     assert train_throughput(LOG.rsplit("\n", 2)[0]) is None
+
+
+def test_the_steady_rate_leaves_out_the_warm_up_and_the_windows_that_evaluated() -> None:
+    """axolotl's rate of each window covers the time since the previous log: an evaluation in it would count."""
+    log = "\n".join([
+        "{'loss': '7.6', 'tokens/trainable': 100, 'tokens/total': 400}",
+        "{'loss': '7.5', 'tokens/train_per_sec_per_gpu': '5.0', 'tokens/trainable': 200, 'tokens/total': 800}",
+        "{'loss': '7.4', 'tokens/train_per_sec_per_gpu': '50.0', 'tokens/trainable': 300, 'tokens/total': 1200}",
+        "{'eval_loss': '8.6', 'eval_runtime': '3.0'}",
+        "{'loss': '7.3', 'tokens/train_per_sec_per_gpu': '10.0', 'tokens/trainable': 400, 'tokens/total': 1600}",
+        "{'loss': '7.2', 'tokens/train_per_sec_per_gpu': '100.0', 'tokens/trainable': 520, 'tokens/total': 2000}",
+        f" 83%|########  | 5/6 [00:07<00:02,  2.1s/it]{DEV_EVAL_MARK} step 6: bleu 0.04 (2 dev dialogues, 9.0 s)",
+        "{'loss': '7.1', 'tokens/train_per_sec_per_gpu': '1.0', 'tokens/trainable': 600, 'tokens/total': 2400}",
+        "{'loss': '7.0', 'tokens/train_per_sec_per_gpu': '80.0', 'tokens/trainable': 680, 'tokens/total': 2800}",
+        "{'train_runtime': '30.0', 'train_samples_per_second': '0.4', 'train_steps_per_second': '0.233'}",
+    ]) + "\n"  # fmt: skip
+    figures = train_throughput(log, paused_s=9.0)
+    assert figures is not None and figures.steps == 7
+    # steps 1-2 are the warm-up; 4 followed an evaluation; 6 held the dev evaluation
+    assert figures.steady_steps == 3
+    assert figures.steady_trainable_tokens_per_s == pytest.approx((100 + 120 + 80) / (100 / 50 + 120 / 100 + 80 / 80))
+    assert figures.trainable_tokens_per_s == pytest.approx(680 / (30.0 - 9.0 - 3.0))
+
+
+def test_a_run_of_warm_up_only_has_no_steady_rate() -> None:
+    figures = train_throughput(LOG)
+    assert figures is not None and (figures.steady_steps, figures.steady_trainable_tokens_per_s) == (0, None)
