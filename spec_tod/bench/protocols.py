@@ -36,6 +36,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard, get_args
 
+from spec_tod.parsing import loads_json
+
 ProtocolName = Literal["openai", "chat", "tgi"]
 
 
@@ -327,11 +329,8 @@ def loads_answer(body: bytes) -> Any:
     """``json.loads`` of a server's answer, each lone surrogate (a ``\\ud83d`` escape without its pair, which a model
     cut in the middle of a character can produce) replaced by U+FFFD: its texts go to the checkpoint and the
     outputs, which are UTF-8 and cannot hold one. ``ValueError`` when the body is not JSON, or is nested too deeply
-    for the decoder (thousands of brackets fit in an answer's allowed size)."""
-    try:
-        answer = json.loads(body)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply to read") from None
+    for the parser (thousands of brackets fit in an answer's allowed size)."""
+    answer = loads_json(body)
     return _without_lone_surrogates(answer) if _SURROGATE_ESCAPE.search(body) else answer
 
 

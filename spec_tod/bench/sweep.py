@@ -54,6 +54,7 @@ from spec_tod.bench.report import REPORT_JSON
 from spec_tod.bench.runner import BenchOptions
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_text
+from spec_tod.parsing import load_yaml
 from spec_tod.score.predictions import PREDICTIONS_FILE
 
 SWEPT_KEYS = (
@@ -148,7 +149,7 @@ def plan_points(sweep: SweepFile, source: str) -> list[Point]:
 def load_sweep(path: Path) -> SweepFile:
     """The grid file, checked (one-line errors)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecTodError(f"{path}: no such grid file") from None
     except yaml.YAMLError as error:

@@ -32,6 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from spec_tod.errors import SpecTodError
 from spec_tod.models.chat_template import LLAMA3_CHAT_TEMPLATE
+from spec_tod.parsing import loads_json
 
 Message = Mapping[str, Any]
 
@@ -220,7 +221,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SpecTodError(f"{path}: not readable JSON ({exc}); restore the tokenizer files") from None
     if not isinstance(data, dict):

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from spec_tod.cli.groups import default_group
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 from spec_tod.serve.engines import ENGINE_NAMES
 
 serve_app = typer.Typer(
@@ -39,7 +40,7 @@ def _entrypoint(value: str | None) -> list[str] | None:
     if value is None:
         return None
     try:
-        parsed = json.loads(value)
+        parsed = loads_json(value)
     except json.JSONDecodeError:
         parsed = None
     if not isinstance(parsed, list) or not all(isinstance(part, str) for part in parsed):

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import atomic_open
+from spec_tod.parsing import loads_json
 from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 from spec_tod.synth.graph import Graph, Scalar, load_graph
 from spec_tod.synth.resources import example_names, graph_file
@@ -40,7 +41,7 @@ def _params(values: list[str] | None) -> dict[str, Scalar]:
         if not sep or not name:
             raise SpecTodError(f"--param {value!r}: expected NAME=VALUE, e.g. --param num_steps=4")
         try:
-            parsed = json.loads(raw)
+            parsed = loads_json(raw)
         except json.JSONDecodeError:
             parsed = raw
         params[name] = parsed if isinstance(parsed, (str, int, float, bool)) else raw

@@ -12,7 +12,6 @@ whole query results are cached, so repeated queries during scoring cost a dictio
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from spec_tod.data.fuzzy import partial_ratio_reaches
 from spec_tod.data.mwz_tables import load_table
 from spec_tod.data.normalize import normalise_slot_name, normalise_slot_value, time_to_minutes
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 
 _TABLES = load_table("database_tables")
 DB_DOMAINS: tuple[str, ...] = tuple(_TABLES["domains_with_database"])
@@ -131,9 +131,8 @@ class VenueDatabase:
         for domain in DB_DOMAINS:
             path = db_dir / f"{domain}_db.json"
             try:
-                with path.open(encoding="utf-8") as handle:
-                    raw = json.load(handle)
-            except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deeply
+                raw = loads_json(path.read_bytes())
+            except (OSError, ValueError) as error:
                 raise SpecTodError(
                     f"{path}: cannot read the {domain} venue table ({error}); pass the multiwoz_db folder of the shared data"
                 ) from error

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 
 MULTIWOZ_INFORMABLE: dict[str, frozenset[str]] = {
     "hotel": frozenset(
@@ -69,10 +70,10 @@ class Service:
 def load_schema(path: Path) -> dict[str, Service]:
     """Read a MultiWOZ 2.2 or SGD ``schema.json`` into ``{service name: Service}`` in file order."""
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = loads_json(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecTodError(f"{path}: schema file not found; pass the path of a schema.json") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecTodError(f"{path}: not a readable JSON schema file ({exc})") from None
     if not isinstance(raw, list):
         raise SpecTodError(f"{path}: expected a JSON list of services (schema-guided format)")

@@ -28,6 +28,7 @@ from typing import Any
 
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
+from spec_tod.parsing import loads_json
 from spec_tod.tasks.writers import sha256_file, write_lines
 
 SERVICE_SUFFIX = "_1"
@@ -175,7 +176,7 @@ def fill_template(template: str, arguments: dict[str, list[str]]) -> str:
 def load_skills(schema_file: Path, suffix: str = SERVICE_SUFFIX) -> dict[str, Skill]:
     """The skills (intents) of the schema's services whose name ends in ``suffix``, by snake-case name."""
     try:
-        services = json.loads(Path(schema_file).read_text(encoding="utf-8"))
+        services = loads_json(Path(schema_file).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SpecTodError(f"{schema_file}: cannot read the SGD schema ({exc})") from None
     skills: dict[str, Skill] = {}
@@ -279,7 +280,7 @@ def build_sgd_exemplars(
     user_turns = 0
     for path in files:
         try:
-            dialogues = json.loads(path.read_text(encoding="utf-8"))
+            dialogues = loads_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise SpecTodError(f"{path}: cannot read the dialogues ({exc})") from None
         for exemplar in _candidates(dialogues, split, skills, suffix, skipped):
@@ -345,7 +346,7 @@ def read_exemplars(path: Path) -> list[AnnotatedExemplar]:
     exemplars = []
     for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
         try:
-            row = json.loads(line)
+            row = loads_json(line)
             exemplars.append(
                 AnnotatedExemplar(
                     id=str(row["id"]),
@@ -367,7 +368,7 @@ def read_skills(folder: Path) -> dict[str, Skill]:
     """``skills.json`` of an exemplar or index folder."""
     file = Path(folder) / SKILLS_FILE
     try:
-        rows = json.loads(file.read_text(encoding="utf-8"))
+        rows = loads_json(file.read_text(encoding="utf-8"))
         return {
             name: Skill(
                 row["name"],

@@ -17,7 +17,6 @@ self-contained), ``bm25/`` (bm25s), and with a model ``dense.npy`` (normalised e
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from spec_tod.du.exemplars import (
 )
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
+from spec_tod.parsing import loads_json
 from spec_tod.tasks.writers import write_lines
 
 TOP_K = 8
@@ -237,7 +237,7 @@ class ExemplarIndex:
     def load(cls, folder: Path) -> ExemplarIndex:
         folder = Path(folder)
         try:
-            raw = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
+            raw = loads_json((folder / INDEX_FILE).read_text(encoding="utf-8"))
         except OSError:
             raise SpecTodError(
                 f"{folder}: not an index folder (no {INDEX_FILE}); build it with `spec-tod du index`"

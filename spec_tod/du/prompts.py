@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from spec_tod.du.exemplars import AnnotatedExemplar, Skill, SlotSpec
+from spec_tod.parsing import loads_json
 
 TRUE = "true"
 FALSE = "false"
@@ -94,7 +95,7 @@ def rag_choices(skills: Sequence[Skill]) -> list[str]:
 def parse_rag(text: str) -> tuple[bool, str | None]:
     """``(readable, owner)`` from a ``rag`` answer; an empty list is a readable ``None``."""
     try:
-        value = json.loads(text.strip())
+        value = loads_json(text.strip())
     except ValueError:
         return False, None
     if isinstance(value, list) and not value:
@@ -164,7 +165,7 @@ def slots_schema(skill: Skill) -> dict[str, Any]:
 def parse_value(text: str) -> tuple[bool, Value | None]:
     """``(readable, value)`` from a ``slot`` answer."""
     try:
-        value = json.loads(text.strip())
+        value = loads_json(text.strip())
     except ValueError:
         return False, None
     if value is None or isinstance(value, str):
@@ -177,7 +178,7 @@ def parse_value(text: str) -> tuple[bool, Value | None]:
 def parse_slots(text: str) -> tuple[bool, dict[str, Value]]:
     """``(readable, slot -> value)`` from a ``slots`` answer; unreadable entries are dropped."""
     try:
-        value = json.loads(text.strip())
+        value = loads_json(text.strip())
     except ValueError:
         return False, {}
     if not isinstance(value, dict):

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from spec_tod.parsing import loads_json
+
 CRITERIA: tuple[tuple[str, str], ...] = (
     ("Interesting", "Are the responses of AI interesting."),
     ("Engaging", "Are the responses of AI engaging."),
@@ -118,7 +120,7 @@ def _from_json(text: str) -> dict[str, int]:
     if first < 0 or last <= first:
         return {}
     try:
-        data = json.loads(text[first : last + 1])
+        data = loads_json(text[first : last + 1])
     except ValueError:
         return {}
     found: dict[str, int] = {}

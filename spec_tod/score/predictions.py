@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr, TypeAdapter, ValidationEr
 
 from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 
 PREDICTIONS_FILE = "predictions.json"
 INCOMPLETE_PREDICTIONS_FILE = "predictions.incomplete.json"
@@ -77,11 +78,10 @@ def read_predictions(path: Path | str) -> Predictions:
 def _read(path: Path | str) -> tuple[Path, Any]:
     path = predictions_path(Path(path))
     try:
-        with path.open(encoding="utf-8") as handle:
-            return path, json.load(handle)
+        return path, loads_json(path.read_bytes())
     except FileNotFoundError:
         raise SpecTodError(f"{path}: predictions file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:  # RecursionError: nested too deeply
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SpecTodError(f"{path}: cannot read the predictions as JSON ({error})") from None
 
 

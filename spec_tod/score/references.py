@@ -12,7 +12,6 @@ MultiWOZ 2.1 dialogues passed as ``goal_dialogues``.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from spec_tod.data.normalize import (
 )
 from spec_tod.data.readers import LoadResult, load_dialogues
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 from spec_tod.score.bleu import NgramCounts, ngram_table
 from spec_tod.score.goals import Goal, build_goal
 
@@ -116,8 +116,7 @@ def ground_truth_predictions(dialogues: Sequence[Dialogue]) -> dict[str, list[di
 def load_booked_domains(path: Path) -> dict[str, list[list[str]]]:
     """A ``booked_domains.json`` file: interchange id -> one list of domains per system turn."""
     try:
-        with Path(path).open(encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = loads_json(Path(path).read_bytes())
     except (OSError, ValueError) as error:
         raise SpecTodError(f"{path}: cannot read the booked-domains file ({error})") from error
     if not isinstance(data, dict) or not all(

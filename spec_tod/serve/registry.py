@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from spec_tod.errors import SpecTodError
 from spec_tod.fileio import write_json
+from spec_tod.parsing import loads_json
 from spec_tod.settings import state_dir
 
 
@@ -73,7 +74,7 @@ def _read() -> list[ServerRecord]:
     if not path.is_file():
         return []
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = loads_json(path.read_text(encoding="utf-8"))
         return [ServerRecord.model_validate(item) for item in raw.get("servers", [])]
     except (json.JSONDecodeError, ValidationError, AttributeError) as error:
         raise SpecTodError(

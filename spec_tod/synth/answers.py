@@ -13,10 +13,11 @@ import json
 import re
 from collections.abc import Sequence
 
+from spec_tod.parsing import decode_json_at
+
 _PREAMBLE_START = re.compile(r"^(sure|certainly|of course|absolutely|okay|ok|alright|here|great|no problem)\b", re.I)
 _PREAMBLE_BODY = re.compile(r"\b(here (are|is)|here's|following|variants?|options?|prompts?|examples?)\b", re.I)
 _ENUMERATION = re.compile(r"^\s*(?:[-*\u2022]|\(?\d{1,2}[.):])\s*")
-_DECODER = json.JSONDecoder()
 
 
 def is_preamble(line: str) -> bool:
@@ -52,7 +53,7 @@ def json_object(answer: str) -> dict | None:
     position = answer.find("{")
     while position >= 0:
         try:
-            value, _ = _DECODER.raw_decode(answer, position)
+            value = decode_json_at(answer, position)
         except json.JSONDecodeError:
             value = None
         if isinstance(value, dict) and isinstance(value.get("text"), str):

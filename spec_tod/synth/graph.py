@@ -32,6 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import load_yaml
 
 Role = Literal["system", "user"]
 Output = Literal["text", "variants", "json"]
@@ -245,7 +246,7 @@ def load_graph(path: str | Path) -> Graph:
     except OSError as error:
         raise SpecTodError(f"{path}: cannot read the graph ({error.strerror})") from None
     try:
-        raw = yaml.safe_load(data)
+        raw = load_yaml(data)
     except yaml.YAMLError as error:
         raise SpecTodError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(raw, dict):

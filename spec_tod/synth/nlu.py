@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 from spec_tod.tasks.prompts import parse_calls
 
 NO_CALL_INTENT = "none"
@@ -73,7 +74,7 @@ def _jsonl(path: Path, what: str) -> list[tuple[int, dict]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = loads_json(line)
         except json.JSONDecodeError as error:
             raise SpecTodError(f"{path}: line {number} is not JSON ({error.msg})") from None
         if not isinstance(row, dict) or "id" not in row:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 from spec_tod.synth.graph import CorpusSpec
 
 
@@ -39,7 +40,7 @@ def load_corpus(path: str | Path, spec: CorpusSpec) -> Corpus:
     items: list[Any]
     if data.lstrip()[:1] == b"[":
         try:
-            items = json.loads(data)
+            items = loads_json(data)
         except json.JSONDecodeError as error:
             raise SpecTodError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
     else:
@@ -48,7 +49,7 @@ def load_corpus(path: str | Path, spec: CorpusSpec) -> Corpus:
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
+                items.append(loads_json(line))
             except json.JSONDecodeError as error:
                 raise SpecTodError(f"{path}: line {number} is not JSON ({error.msg})") from None
     ids, texts = [], []

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from spec_tod.data.readers.delex import placeholder
+from spec_tod.parsing import decode_json_at, loads_json
 from spec_tod.tasks.functions import (
     DONTCARE,
     built_function,
@@ -65,8 +66,6 @@ ACTION_PREFIX = "Action: "
 NO_CALL_OBSERVATION = "Do not need to call function"
 NO_FUNCTION_CALL = FUNCTION_CALL_OPEN + "none" + FUNCTION_CALL_CLOSE
 """The function message of a turn that changes no state."""
-
-_DECODER = json.JSONDecoder()
 
 
 def render_functions(functions: list[dict]) -> str:
@@ -149,7 +148,7 @@ def parse_function_call(text: str) -> tuple[str, dict] | None:
     position = body.find("{")
     while position >= 0:
         try:
-            value, _ = _DECODER.raw_decode(body, position)
+            value = decode_json_at(body, position)
         except json.JSONDecodeError:
             value = _json_object(body[position:].strip() + "}")
         call = _as_call(value)
@@ -168,7 +167,7 @@ def _json_object(text: str) -> dict | None:
     if not text.startswith("{"):
         return None
     try:
-        value = json.loads(text)
+        value = loads_json(text)
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import load_yaml
 from spec_tod.train.settings import TrainSettings
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -116,7 +117,7 @@ def resolve_settings(raw: Mapping[str, Any], source: str) -> TrainSettings:
 def load_settings(path: Path, overrides: Mapping[str, Any] | None = None) -> TrainSettings:
     """Read a spec-tod YAML file and apply ``overrides`` (from the command line) on top."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except OSError as error:
         raise SpecTodError(f"cannot read the training config {path}: {error.strerror}") from None
     except UnicodeDecodeError as error:

@@ -45,3 +45,9 @@ def test_refusals_and_unreadable_answers() -> None:
     assert read_judgment("I'm sorry, but I cannot evaluate this dialogue.").status == "refused"
     assert read_judgment('{"score": "4"}').status == "unreadable"
     assert read_judgment("").status == "unreadable"
+
+
+def test_an_answer_caught_in_a_loop_of_brackets_is_read_as_prose() -> None:
+    """JSON nested deeper than the decoder goes is no JSON: the prose scores around it still count."""
+    reading = read_judgment("Interesting: 4\n" + '{"Engaging": ' + "[" * 5000 + "}")
+    assert (reading.status, reading.scores) == ("partial", {"Interesting": 4})

@@ -103,3 +103,6 @@ def test_unreadable_and_non_yaml_files(tmp_path: Path) -> None:
     bad.write_text("nodes: [unclosed")
     with pytest.raises(SpecTodError, match="not valid YAML"):
         load_graph(bad)
+    bad.write_text("nodes: " + "[" * 5000)  # deeper than PyYAML's parser goes
+    with pytest.raises(SpecTodError, match=r"bad\.yaml: not valid YAML \(nested deeper than the parser goes\)"):
+        load_graph(bad)

@@ -154,3 +154,13 @@ def test_arguments_to_state_validates(mwz_schema):
     )
     assert state == {"type": "guest house", "bookstay": "3", "parking": "yes", "bookday": "dontcare"}
     assert len(problems) == 2 and "stars" in problems[0] and "wifi" in problems[1]
+
+
+def test_an_answer_caught_in_a_loop_of_brackets_is_no_call() -> None:
+    """A degenerate answer nests deeper than the JSON decoder goes: unreadable, as any malformed call, not a crash."""
+    loop = "[" * 5000
+    assert parse_calls('<function_call>{"function": "find_hotel", "arguments": ' + loop) is None
+    assert parse_function_call('{"function": "find_hotel", "arguments": {"area": ' + loop + "}}") is None
+    assert parse_e2e_response('{"hotel": ' + loop + "\nthe hotel is booked .") == (
+        None, '{"hotel": ' + loop + "\nthe hotel is booked ."
+    )  # fmt: skip

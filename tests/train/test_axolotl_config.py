@@ -209,6 +209,10 @@ def test_cli_reports_broken_yaml_and_binary_configs_in_one_line(cli, tmp_path: P
     done = cli("finetune", str(config), "--backend", "local", "--dry-run")
     assert done.code == 1
     assert f"{config} is not a UTF-8 text file" in done.err and "Traceback" not in done.err
+    config.write_text("preset: spec-tod\nbase_model: " + "[" * 5000 + "\n")  # deeper than PyYAML's parser goes
+    done = cli("finetune", str(config), "--backend", "local", "--dry-run")
+    assert done.code == 1
+    assert f"{config} is not valid YAML: nested deeper than the parser goes;" in done.err and "Traceback" not in done.err
 
 
 def test_a_template_without_spec_tod_roles_is_mapped(data_folder: Path, tiny_model_dir: Path, tmp_path: Path) -> None:

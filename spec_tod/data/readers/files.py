@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 
 
 def read_json(path: Path) -> Any:
@@ -15,16 +16,11 @@ def read_json(path: Path) -> Any:
     try:
         if path.suffix == ".zip":
             return _read_zipped(path)
-        with path.open("rb") as handle:
-            return json.load(handle)
+        return loads_json(path.read_bytes())
     except FileNotFoundError:
         raise SpecTodError(f"{path}: file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SpecTodError(f"{path}: malformed JSON ({exc}); replace the file with an intact copy") from None
-    except RecursionError:
-        raise SpecTodError(
-            f"{path}: malformed JSON (nested deeper than the decoder goes); replace the file with an intact copy"
-        ) from None
     except (OSError, zipfile.BadZipFile) as exc:
         raise SpecTodError(f"{path}: cannot be read ({exc}); replace the file with an intact copy") from None
 
@@ -34,8 +30,7 @@ def _read_zipped(path: Path) -> Any:
         members = [name for name in archive.namelist() if name.endswith(".json") and "__MACOSX" not in name]
         if len(members) != 1:
             raise SpecTodError(f"{path}: expected exactly one .json file inside the zip, found {members or 'none'}")
-        with archive.open(members[0]) as handle:
-            return json.load(handle)
+        return loads_json(archive.read(members[0]))
 
 
 def read_id_list(path: Path) -> list[str]:
