@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -51,7 +50,8 @@ from spec_tod.judge.criteria import (
     judge_prompt,
     read_judgment,
 )
-from spec_tod.score.predictions import PREDICTIONS_FILE
+from spec_tod.parsing import loads_json
+from spec_tod.score.predictions import PREDICTIONS_FILE, load_predictions
 from spec_tod.score.references import interchange_id
 
 JUDGE_DIR = "judge"
@@ -175,7 +175,12 @@ def dialogue_turns(dialogue: Dialogue, predicted: list[dict[str, Any]]) -> list[
 def _open(folder: Path, wanted: JudgeConfig) -> None:
     path = folder / CONFIG_FILE
     if path.is_file():
-        stored = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            stored = loads_json(path.read_bytes())
+        except (OSError, ValueError) as error:
+            stored = error
+        if not isinstance(stored, dict):
+            raise SpecTodError(f"{path}: not a judge configuration ({stored}); pass another --out, or delete the folder")
         differences = [
             f"{key}: {stored.get(key)!r} -> {value!r}"
             for key, value in wanted.model_dump().items()
@@ -200,7 +205,7 @@ def run_judge(
         raise SpecTodError(
             f"{options.run_dir}: no {PREDICTIONS_FILE} yet; finish the bench run (rerun its command) first"
         )
-    predictions = json.loads(predictions_file.read_text(encoding="utf-8"))
+    predictions = load_predictions(predictions_file)
     inputs = load_inputs(config.dataset, options.data_dir, config.split, config.limit_dialogues)
     render = _renderer(options.template)
     prompts = {}

@@ -103,3 +103,22 @@ def test_a_killed_judge_resumes_without_judging_twice(bench_run: Path, data_dir:
     )  # only the answer in flight at the kill is asked again
     summary = json.loads((tmp_path / "judge.json").read_text())
     assert sum(summary["repeats"]["2"]["statuses"].values()) == LIMIT
+
+
+def test_a_damaged_judge_folder_or_predictions_file_is_one_line(bench_run: Path, data_dir: Path, tmp_path: Path) -> None:
+    """Nothing is asked of the judge: the stored settings and the predictions are read first."""
+    from spec_tod.errors import SpecTodError
+
+    out = tmp_path / "judged"
+    out.mkdir()
+    (out / "config.json").write_text('{"prompt_sha256": ' + "[" * 5000)  # cut, and deeper than the decoder goes
+    options = JudgeOptions(run_dir=bench_run, endpoints=["http://127.0.0.1:9"], data_dir=data_dir, out=out)
+    with pytest.raises(SpecTodError, match=r"judged/config\.json: not a judge configuration"):
+        run_judge(options)
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.json", "predictions.json"):
+        (run / name).write_bytes((bench_run / name).read_bytes())
+    (run / "predictions.json").write_text("{" * 3000)
+    with pytest.raises(SpecTodError, match=r"predictions\.json: cannot read the predictions as JSON"):
+        run_judge(JudgeOptions(run_dir=run, endpoints=["http://127.0.0.1:9"], data_dir=data_dir, out=tmp_path / "j2"))
