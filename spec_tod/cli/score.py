@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -126,7 +127,7 @@ def score_command(
         write_json(json_out, {**result.to_json_dict(), "provenance": origin})
         console.print(f"scores written to {json_out}")
     if details is not None:
-        write_json(details, {"provenance": origin, "dialogues": [detail.model_dump() for detail in result.details]})
+        write_json(details, {"provenance": origin, "dialogues": [asdict(detail) for detail in result.details]})
         console.print(f"per-dialogue details written to {details}")
 
 

@@ -21,37 +21,40 @@ _EPSILON: float = _CONSTANTS["dst_epsilon"]
 State = Mapping[str, Mapping[str, str]]
 
 
-def _flatten(state: State) -> dict[tuple[str, str], str]:
-    return {(domain, slot): value for domain, slots in state.items() for slot, value in slots.items()}
-
-
 def _matches(predicted: str, gold: str) -> bool:
     # fuzzywuzzy's partial_ratio gives 100 for equal strings (the empty one too) before anything else
     return predicted == gold or partial_ratio(predicted, gold) > _THRESHOLD
 
 
-def _jointly_equal(predicted: Mapping, gold: Mapping) -> bool:
-    return predicted.keys() == gold.keys() and all(_matches(predicted[key], gold[key]) for key in gold)
-
-
 def dst_scores(pairs: Iterable[tuple[State, State]]) -> DstResult:
-    """Scores over ``(predicted, gold)`` normalised state pairs, one per turn."""
+    """Scores over ``(predicted, gold)`` normalised state pairs, one per turn.
+
+    Each predicted slot is compared with its gold value once: it is a true positive when it matches,
+    else a false positive, and every gold slot without a matching prediction is a false negative (so
+    their count is the gold slots less the true positives). A turn, or one of its domains, is jointly
+    right when the slots are the gold ones and every one matches.
+    """
     turns = joint = true_pos = false_pos = false_neg = 0
     domain_turns: Counter[str] = Counter()
     domain_joint: Counter[str] = Counter()
     for predicted_state, gold_state in pairs:
-        predicted, gold = _flatten(predicted_state), _flatten(gold_state)
         turns += 1
-        joint += _jointly_equal(predicted, gold)
-        for key, value in predicted.items():
-            if key in gold and _matches(value, gold[key]):
-                true_pos += 1
-            else:
-                false_pos += 1
-        false_neg += sum(1 for key, value in gold.items() if key not in predicted or not _matches(predicted[key], value))
+        turn_right = True
         for domain in dict.fromkeys([*predicted_state, *gold_state]):
+            predicted, gold = predicted_state.get(domain, {}), gold_state.get(domain, {})
+            matched = 0
+            for slot, value in predicted.items():
+                gold_value = gold.get(slot)
+                if gold_value is not None and _matches(value, gold_value):
+                    matched += 1
+            true_pos += matched
+            false_pos += len(predicted) - matched
+            false_neg += len(gold) - matched
+            right = matched == len(predicted) and predicted.keys() == gold.keys()
+            turn_right = turn_right and right
             domain_turns[domain] += 1
-            domain_joint[domain] += _jointly_equal(predicted_state.get(domain, {}), gold_state.get(domain, {}))
+            domain_joint[domain] += right
+        joint += turn_right
     precision = true_pos / (true_pos + false_pos + _EPSILON)
     recall = true_pos / (true_pos + false_neg + _EPSILON)
     return DstResult(

@@ -29,7 +29,7 @@ from spec_tod.score.dst import dst_scores
 from spec_tod.score.inform_success import TOTAL, aggregate, dialogue_outcome
 from spec_tod.score.predictions import PredictedTurn, Predictions, parse_predictions
 from spec_tod.score.references import DialogueReference, build_references, reference_ngrams
-from spec_tod.score.result import Coverage, DialogueDetail, RichnessResult, ScoreResult
+from spec_tod.score.result import Coverage, DialogueDetail, ScoreResult
 from spec_tod.score.richness import richness
 from spec_tod.settings import default_data_dir
 
@@ -130,7 +130,7 @@ class Scorer:
             rates = aggregate(outcomes)
 
             stage("richness")
-            lexical_figures = RichnessResult(**lexical())
+            lexical_figures = lexical()
 
             stage("bleu (rest)")
             corpus_bleu = bleu_job.result() if bleu_job is not None else 0.0

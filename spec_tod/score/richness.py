@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from spec_tod.data.mwz_tables import load_table
+from spec_tod.score.result import RichnessResult
 
 _CONSTANTS = load_table("metric_constants")
 _PUNCTUATION = tuple(_CONSTANTS["richness_punctuation_removed"])
@@ -49,10 +50,8 @@ def _within_responses(grams: Counter[tuple[str, ...]]) -> Counter[tuple[str, ...
     return grams
 
 
-def richness(responses: Iterable[str]) -> dict[str, float]:
-    """Richness of normalised responses (the fields of :class:`~spec_tod.score.result.RichnessResult`,
-    which this module does not import: pydantic stays out of the normaliser's worker, where
-    ``spec-tod score`` computes these); n-grams never cross responses."""
+def richness(responses: Iterable[str]) -> RichnessResult:
+    """Richness of normalised responses; n-grams never cross responses."""
     words: dict[str, list[str]] = {}  # a test set repeats many responses: each is tokenised once
     all_tokens: list[str] = []
     stream: list[str] = []  # every response's tokens, each followed by a break
@@ -69,21 +68,20 @@ def richness(responses: Iterable[str]) -> dict[str, float]:
     bigrams = _within_responses(Counter(zip(stream, stream[1:], strict=False)))
     trigrams = _within_responses(Counter(zip(stream, stream[1:], stream[2:], strict=False)))
     if not turns:
-        return {
-            "avg_length": 0.0, "entropy": 0.0, "cond_entropy": 0.0, "msttr": 0.0,
-            "num_unigrams": 0, "num_bigrams": 0, "num_trigrams": 0,
-        }
+        return RichnessResult(
+            avg_length=0.0, entropy=0.0, cond_entropy=0.0, msttr=0.0, num_unigrams=0, num_bigrams=0, num_trigrams=0
+        )
     total = sum(unigrams.values())
     entropy = -sum(count / total * math.log(count / total, 2) for count in unigrams.values())
     cond_entropy = -sum(
         (count / total) * math.log(count / unigrams[head], 2) for (head, _word), count in bigrams.items()
     )
-    return {
-        "avg_length": len(all_tokens) / turns,
-        "entropy": entropy,
-        "cond_entropy": cond_entropy,
-        "msttr": msttr(all_tokens),
-        "num_unigrams": len(unigrams),
-        "num_bigrams": len(bigrams),
-        "num_trigrams": len(trigrams),
-    }
+    return RichnessResult(
+        avg_length=len(all_tokens) / turns,
+        entropy=entropy,
+        cond_entropy=cond_entropy,
+        msttr=msttr(all_tokens),
+        num_unigrams=len(unigrams),
+        num_bigrams=len(bigrams),
+        num_trigrams=len(trigrams),
+    )

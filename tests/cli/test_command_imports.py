@@ -1,4 +1,4 @@
-"""What the bench and build-data commands import before their work starts: nothing they do not need.
+"""What the bench, build-data and score commands import before their work starts: nothing they do not need.
 
 The scorer, its result models, the plots' matplotlib and the tokenizer stack are imported where they
 are used (the scorer in a bench run's prepared worker), and build-data's manifest needs no pydantic,
@@ -39,3 +39,9 @@ def test_the_bench_command_and_runner_import_no_scorer_plots_or_tokenizer() -> N
 def test_build_data_imports_neither_pydantic_nor_asyncio() -> None:
     names = ("pydantic", "asyncio", "yaml", "torch", "transformers", "tokenizers", "datasets")
     assert _imported("spec_tod.cli.build_data, spec_tod.tasks.build", names) == []
+
+
+def test_score_imports_no_pydantic() -> None:
+    """The interchange format is checked by hand and the results are dataclasses (docs/speed.md)."""
+    modules = "spec_tod.cli.score, spec_tod.score, spec_tod.score.evaluate, spec_tod.score.predictions, spec_tod.score.report"
+    assert _imported(modules, ("pydantic", "pydantic_core", "sacrebleu", "yaml")) == []

@@ -72,3 +72,74 @@ def test_unreadable_files(tmp_path: Path) -> None:
     run.mkdir()
     (run / "predictions.json").write_text(json.dumps({"sng0073": [{"response": "hi", "extra": 1}]}), encoding="utf-8")
     assert load_predictions(run) == {"sng0073": [{"response": "hi", "extra": 1}]}
+
+
+def test_every_kind_of_format_problem_is_named() -> None:
+    from spec_tod.score.predictions import PredictedTurn, parse_predictions
+
+    problems = {
+        "a": "not a list",
+        "b": [{"state": None}],
+        "c": ["hello"],
+        "d": [{"response": "hi", "state": {"hotel": "cheap"}}],
+        "e": [{"response": "hi", "active_domains": "hotel"}],
+        "f": [{"response": "hi", "active_domains": ["hotel", 3]}],
+    }
+    with pytest.raises(SpecTodError) as raised:
+        parse_predictions(problems, source="p.json")
+    assert str(raised.value).startswith(
+        "p.json: 6 format problem(s): dialogue a: input should be a valid list; "
+        "dialogue b turn 0 response: field required; dialogue c turn 0: input should be a valid dictionary; "
+        "dialogue d turn 0 state.hotel: input should be a valid dictionary, got str; "
+        "dialogue e turn 0 active_domains: input should be a valid list, got str; and 1 more"
+    )
+    parsed = parse_predictions({"a": [{"response": "hi", "state": None, "extra": 1}, {"response": "", "active_domains": []}]})
+    assert parsed == {"a": [PredictedTurn("hi"), PredictedTurn("", None, [])]}
+
+
+def test_the_format_is_a_strict_pydantic_models() -> None:
+    """The hand-written check accepts exactly what the model it replaced (strict, extra keys ignored) accepts."""
+    import random
+
+    from pydantic import BaseModel, ConfigDict, StrictStr, TypeAdapter, ValidationError
+
+    from spec_tod.score.predictions import PredictedTurn, parse_predictions
+
+    class Turn(BaseModel):
+        model_config = ConfigDict(extra="ignore", frozen=True)
+        response: StrictStr
+        state: dict[StrictStr, dict[StrictStr, StrictStr]] | None = None
+        active_domains: list[StrictStr] | None = None
+
+    model = TypeAdapter(dict[StrictStr, list[Turn]])
+    rng = random.Random(7)
+    leaves = ["x", "", 3, 2.5, None, True, ["x"], {"k": "v"}]
+
+    def value(depth: int) -> object:
+        if depth == 0 or rng.random() < 0.6:
+            return rng.choice(leaves)
+        if rng.random() < 0.5:
+            return [value(depth - 1) for _ in range(rng.randint(0, 2))]
+        return {rng.choice(["hotel", "area", 5]): value(depth - 1) for _ in range(rng.randint(0, 2))}
+
+    def turn() -> object:
+        if rng.random() < 0.1:
+            return value(2)
+        keys = {"response": lambda: value(1), "state": lambda: value(3), "active_domains": lambda: value(2), "extra": lambda: value(1)}
+        return {key: make() for key, make in keys.items() if rng.random() < 0.8}
+
+    agreed = accepted = 0
+    for _ in range(3000):
+        data = {"d": [turn() for _ in range(rng.randint(0, 2))]} if rng.random() < 0.95 else {"d": value(2)}
+        try:
+            expected = {i: [PredictedTurn(t.response, t.state, t.active_domains) for t in ts] for i, ts in model.validate_python(data).items()}
+        except ValidationError:
+            expected = None
+        try:
+            got = parse_predictions(data)
+        except SpecTodError:
+            got = None
+        assert got == expected, data
+        agreed += 1
+        accepted += got is not None
+    assert agreed == 3000 and 100 < accepted < 2900  # both kinds of input were tried

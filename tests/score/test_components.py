@@ -20,10 +20,10 @@ def test_richness_tokenizer() -> None:
     assert msttr(["a"] * 50 + ["b"] * 50 + ["c"]) == pytest.approx(1 / 50)
     assert msttr(["a", "b", "a"]) == pytest.approx(2 / 3)
     lexical = richness(["a b a", "b a"])
-    assert [lexical[key] for key in ("avg_length", "num_unigrams", "num_bigrams", "num_trigrams")] == [2.5, 2, 2, 1]
+    assert [lexical.avg_length, lexical.num_unigrams, lexical.num_bigrams, lexical.num_trigrams] == [2.5, 2, 2, 1]
     # unigrams a x3, b x2 (N = 5); bigrams (a, b) x1, (b, a) x2
-    assert lexical["entropy"] == pytest.approx(-(0.6 * math.log2(0.6) + 0.4 * math.log2(0.4)))
-    assert lexical["cond_entropy"] == pytest.approx(-(1 / 5) * math.log2(1 / 3) - (2 / 5) * math.log2(2 / 2))
+    assert lexical.entropy == pytest.approx(-(0.6 * math.log2(0.6) + 0.4 * math.log2(0.4)))
+    assert lexical.cond_entropy == pytest.approx(-(1 / 5) * math.log2(1 / 3) - (2 / 5) * math.log2(2 / 2))
 
 
 def test_active_domain_estimation() -> None:
