@@ -124,39 +124,36 @@ def _turn(turn: Any, where: str, problems: list[str]) -> PredictedTurn | None:
     response = turn.get("response")
     if "response" not in turn:
         problems.append(f"{where} response: field required")
-    elif not isinstance(response, str):
-        problems.append(f"{where} response: input should be a valid string{_got(response)}")
+    else:
+        _check_strings(response, f"{where} response", 0, problems)
     state = turn.get("state")
     if state is not None:
-        _check_state(state, f"{where} state", problems)
+        _check_strings(state, f"{where} state", 2, problems)
     domains = turn.get("active_domains")
     if domains is not None:
         if not isinstance(domains, list):
             problems.append(f"{where} active_domains: input should be a valid list{_got(domains)}")
         else:
             for index, domain in enumerate(domains):
-                if not isinstance(domain, str):
-                    problems.append(f"{where} active_domains.{index}: input should be a valid string{_got(domain)}")
+                _check_strings(domain, f"{where} active_domains.{index}", 0, problems)
     if len(problems) > found or not isinstance(response, str):
         return None
     return PredictedTurn(response, state, domains)
 
 
-def _check_state(state: Any, where: str, problems: list[str]) -> None:
-    if not isinstance(state, dict):
-        problems.append(f"{where}: input should be a valid dictionary{_got(state)}")
+def _check_strings(value: Any, where: str, levels: int, problems: list[str]) -> None:
+    """``value`` is a string (``levels`` 0), or a dict of strings to such values one level less deep."""
+    if levels == 0:
+        if not isinstance(value, str):
+            problems.append(f"{where}: input should be a valid string{_got(value)}")
         return
-    for domain, slots in state.items():
-        if not isinstance(domain, str):
-            problems.append(f"{where}.{domain}: input should be a valid string{_got(domain)}")
-        if not isinstance(slots, dict):
-            problems.append(f"{where}.{domain}: input should be a valid dictionary{_got(slots)}")
-            continue
-        for slot, value in slots.items():
-            if not isinstance(slot, str):
-                problems.append(f"{where}.{domain}.{slot}: input should be a valid string{_got(slot)}")
-            if not isinstance(value, str):
-                problems.append(f"{where}.{domain}.{slot}: input should be a valid string{_got(value)}")
+    if not isinstance(value, dict):
+        problems.append(f"{where}: input should be a valid dictionary{_got(value)}")
+        return
+    for key, item in value.items():
+        if not isinstance(key, str):
+            problems.append(f"{where}.{key}: input should be a valid string{_got(key)}")
+        _check_strings(item, f"{where}.{key}", levels - 1, problems)
 
 
 def _got(value: Any) -> str:
