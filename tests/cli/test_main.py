@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from spec_tod.serve.local import free_port
+from spec_tod.settings import REPO_ROOT
 from tests.bench.conftest import bench, spec_tod_command
 from tests.bench.scripted_server import ScriptedServer
 
@@ -69,16 +72,36 @@ def test_quickstart_refuses_a_busy_port_before_any_work(tmp_path: Path) -> None:
     assert not (tmp_path / "qs").exists()
 
 
-def test_sigterm_while_starting_is_one_line_without_a_traceback(tmp_path: Path, data_dir: Path) -> None:
+def test_sigterm_while_starting_is_one_line_without_a_traceback() -> None:
+    """A signal while the command line's modules load (spec_tod.cli installs its handler before them)."""
+    code = "import os, signal, time, spec_tod.cli; os.kill(os.getpid(), signal.SIGTERM); time.sleep(60)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    assert (done.returncode, done.stderr) == (143, "interrupted; rerun the same command to continue\n")
+
+
+def test_sigterm_while_a_command_waits_for_its_input_writes_nothing(tmp_path: Path, data_dir: Path) -> None:
+    """The predictions are a named pipe that stays empty: the command is certainly running when the signal comes."""
+    fifo = tmp_path / "predictions.json"
+    os.mkfifo(fifo)
     process = subprocess.Popen(
-        [*spec_tod_command(), "score", str(data_dir / "mwz_predictions" / "sfn.json"), "--dataset", "multiwoz21",
-         "--data-dir", str(data_dir), "--json", str(tmp_path / "scores.json")],
+        [*spec_tod_command(), "score", str(fifo), "--dataset", "multiwoz21", "--data-dir", str(data_dir),
+         "--json", str(tmp_path / "scores.json")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(0.5)  # within the imports (typer, rich, the scorer): the first second of the command
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
-    # 143 once spec-tod's handler is installed; killed by the signal (-15) before Python runs any code
-    assert process.returncode in (143, -signal.SIGTERM) and "Traceback" not in err
-    assert process.returncode == -signal.SIGTERM or "interrupted; rerun the same command to continue" in err
+    writer = None
+    deadline = time.monotonic() + 120
+    while writer is None and process.poll() is None and time.monotonic() < deadline:
+        try:  # opens only once the command has opened the pipe to read it
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.02)
+    try:
+        assert writer is not None, "the command never opened its predictions"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if writer is not None:
+            os.close(writer)
+    assert process.returncode == 143 and "Traceback" not in err
+    assert err.rstrip().endswith("interrupted; rerun the same command to continue")
     assert not (tmp_path / "scores.json").exists()
