@@ -14,8 +14,8 @@ Triton kernels such as Liger's, the allocator's growth): over a short run they c
 steps themselves. The steady rate leaves them out. axolotl logs, with each step's loss, the
 trainable tokens/s per GPU since the previous log (``tokens/train_per_sec_per_gpu``); the steady rate
 combines those windows after the first :data:`WARMUP_WINDOWS` logs, leaving out any window in which
-an evaluation ran (axolotl's evaluates after the step's log, so in the next window; spec-tod's dev
-evaluation before it, and marks the log with :data:`DEV_EVAL_MARK`).
+an evaluation ran (axolotl's evaluation runs after the step's log, so in the next window; spec-tod's
+dev evaluation runs before it and marks the log with :data:`DEV_EVAL_MARK`).
 """
 
 from __future__ import annotations
