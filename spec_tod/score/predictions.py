@@ -85,8 +85,8 @@ def _read(path: Path | str) -> tuple[Path, Any]:
 def parse_predictions(data: Any, *, source: str = "predictions") -> Predictions:
     """Check the interchange format; errors name the first offending dialogues and turns.
 
-    Checked here rather than by a pydantic model: ``spec-tod score`` then imports no pydantic, 0.1 s
-    of a 0.55 s command (docs/speed.md). The rules are a pydantic model's in strict mode with extra
+    Checked here rather than by a pydantic model, so that ``spec-tod score`` does not import pydantic
+    (docs/speed.md has the measurement). The rules are a pydantic model's in strict mode with extra
     keys ignored, and so are the messages.
     """
     if not isinstance(data, Mapping):

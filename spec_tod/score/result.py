@@ -1,7 +1,7 @@
 """The result of scoring one prediction set: the published metrics, coverage and per-dialogue detail.
 
 Dataclasses, not pydantic models: they are built by the scorer, never read from outside, and
-``spec-tod score`` does not import pydantic at all (0.1 s of a 0.55 s command; docs/speed.md).
+``spec-tod score`` does not import pydantic at all (docs/speed.md has the measurement).
 """
 
 from __future__ import annotations
