@@ -21,6 +21,7 @@ from typing import Any
 from spec_tod.chat.roles import axolotl_roles, role_map
 from spec_tod.chat.template import load_chat_template
 from spec_tod.errors import SpecTodError
+from spec_tod.parsing import loads_json
 from spec_tod.tasks.writers import WEIGHT_FIELD
 from spec_tod.train.run import RunFolder
 from spec_tod.train.settings import DataSource, TrainSettings
@@ -52,7 +53,7 @@ def _split_of(path: Path) -> str | None:
     """The split build-data made ``path`` from: its manifest says, else its name (``dataset-split-task.jsonl``)."""
     manifest = path.with_name(path.name.removesuffix(".jsonl") + ".manifest.json")
     try:
-        split = json.loads(manifest.read_text(encoding="utf-8")).get("split")
+        split = loads_json(manifest.read_text(encoding="utf-8")).get("split")
         return split if isinstance(split, str) else None
     except (OSError, ValueError, AttributeError):
         parts = path.name.split("-")
@@ -74,7 +75,7 @@ def _checked_records(path: Path) -> Path:
     try:
         with path.open(encoding="utf-8") as handle:
             first = handle.readline()
-        record = json.loads(first) if first.strip() else None
+        record = loads_json(first) if first.strip() else None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SpecTodError(f"{path}: line 1 is not a JSON record ({error}); {expected}, one per line") from None
     if record is None:

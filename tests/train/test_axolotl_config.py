@@ -186,6 +186,7 @@ def test_cli_without_config_names_the_missing_options(cli) -> None:
 def test_data_that_is_not_sharegpt_records_is_refused_before_axolotl_loads_a_model(cli, tmp_path: Path) -> None:
     cases = {
         "config.yaml": ("base_model: x\n", "line 1 is not a JSON record"),
+        "deep.jsonl": ("[" * 5000 + "\n", "line 1 is not a JSON record (nested deeper than the parser goes"),
         "empty.jsonl": ("", "holds no records"),
         "chat.messages.jsonl": ('{"id": "a", "messages": []}\n', "not a ShareGPT record (found ['id', 'messages'])"),
     }
