@@ -6,7 +6,7 @@ Dataclasses, not pydantic models: they are built by the scorer, never read from 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 
@@ -90,16 +90,10 @@ class ScoreResult:
 
     def to_json_dict(self, *, details: bool = False) -> dict[str, Any]:
         """The ``--json`` document; per-dialogue ``details`` only when asked for."""
-        excluded = {"timings"} | (set() if details else {"details"})
-        document = {name: _plain(getattr(self, name)) for name in self.__dataclass_fields__ if name not in excluded}
+        # asdict copies every nested value; the details, left out, are not copied at all
+        document = asdict(replace(self, timings={}, details=self.details if details else []))
+        del document["timings"]
+        if not details:
+            del document["details"]
         document["inputs"] = {"states": document.pop("states"), "active_domains": document.pop("active_domains")}
         return document
-
-
-def _plain(value: Any) -> Any:
-    """``value`` in JSON's types: results as dicts, containers copied."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return dict(value) if isinstance(value, dict) else value
