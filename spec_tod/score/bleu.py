@@ -7,6 +7,9 @@ reference and published prediction):
 
 * the n-grams are counted once per distinct sentence rather than once per pair (a test set repeats
   many responses and references);
+* each sentence's n-grams are a set of integer codes (:class:`ReferenceIndex`), so that the clipped
+  matches of a pair are the size of a set intersection, computed in C, and the references' codes
+  are arrays that the on-disk cache gives back without building an object per n-gram;
 * the 13a tokenizer's first rule, a space on each side of every character of a class that includes
   the space itself, is a ``str.translate`` instead of a regular expression whose replacement
   template Python 3.11 expands per match; the rules for periods, commas and dashes run only when
@@ -19,13 +22,13 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain
 
 MAX_ORDER = 4
-
-NgramCounts = tuple[int, tuple[dict[object, int], ...]]
-"""A tokenised sentence's length and its n-gram counts for orders 1 to 4 (an n-gram is a tuple of tokens)."""
 
 # sacrebleu 2.6.0, tokenizers/tokenizer_re.py: r"([\{-\~\[-\` -\&\(-\+\:-\@\/])" -> r" \1 ".
 _SPACED = {
@@ -58,67 +61,110 @@ def tokenize_13a(line: str) -> str:
     return " ".join(line.split())
 
 
-def _counts(tokens: list[str]) -> tuple[dict[object, int], ...]:
-    # Each shifted copy is one token shorter: zip stops at the last whole n-gram.
-    return (
-        Counter(tokens),
-        Counter(zip(tokens, tokens[1:], strict=False)),
-        Counter(zip(tokens, tokens[1:], tokens[2:], strict=False)),
-        Counter(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False)),
+_ORDER_BITS = 2
+_ORDER_MASK = (1 << _ORDER_BITS) - 1
+_REPEAT_SHIFT = 32
+"""A code is ``id << 2 | (order - 1)`` (``id`` from 1: below 2**30 for fewer distinct n-grams than that);
+the ``k``-th repetition (from 0) of an n-gram in one sentence adds ``k << 32``. A sentence's codes then
+form a set, and two sentences' sets have in common exactly sacrebleu's clipped matches (the sum over
+n-grams of the smaller of the two counts), order by order."""
+
+
+def _ngrams(tokens: list[str]) -> Iterator[object]:
+    # Orders 1 to 4 in turn (unigrams are tokens, longer n-grams tuples); each shifted copy is one token
+    # shorter, so zip stops at the last whole n-gram.
+    return chain(
+        tokens,
+        zip(tokens, tokens[1:], strict=False),
+        zip(tokens, tokens[1:], tokens[2:], strict=False),
+        zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False),
     )
 
 
-_COUNTS: dict[str, NgramCounts] = {}
-"""Each sentence's :data:`NgramCounts`, computed once per process (a forked BLEU worker inherits them)."""
+def _tokens(sentence: str) -> list[str]:
+    # sacrebleu strips trailing whitespace before tokenising, and splits on whitespace after.
+    return tokenize_13a(sentence.rstrip()).split()
 
 
-def _ngram_counts(sentence: str) -> NgramCounts:
-    found = _COUNTS.get(sentence)
-    if found is None:
-        # sacrebleu strips trailing whitespace before tokenising, and splits on whitespace after.
-        tokens = tokenize_13a(sentence.rstrip()).split()
-        found = _COUNTS[sentence] = (len(tokens), _counts(tokens))
+def _with_repeats(codes: list[int]) -> set[int]:
+    found = set(codes)
+    if len(found) != len(codes):
+        found.update([code + (k << _REPEAT_SHIFT) for code, count in Counter(codes).items() for k in range(1, count)])
     return found
 
 
-def counted(sentences: Iterable[str]) -> bool:
-    """Whether every one of ``sentences`` has its counts in this process already."""
-    return all(sentence in _COUNTS for sentence in sentences)
+@dataclass(frozen=True)
+class ReferenceIndex:
+    """The BLEU statistics of reference sentences: their lengths and n-gram codes (see ``_REPEAT_SHIFT``).
+
+    Arrays of integers rather than a dictionary of counts per sentence: read from the cache they are
+    copied, not rebuilt object by object (docs/speed.md has the figures). Only the n-gram table is a
+    dictionary, one entry per distinct n-gram of all the references.
+    """
+
+    codes: dict[object, int]
+    """n-gram (a token for unigrams, else a tuple of tokens) -> its code, without repetition."""
+    slots: dict[str, int]
+    """Sentence -> its position in ``lengths`` and ``bounds``."""
+    lengths: array[int]
+    """Tokens of each sentence."""
+    occurrences: array[int]
+    """Every sentence's codes with their repetitions, sentence after sentence."""
+    bounds: array[int]
+    """Sentence ``i``'s codes are ``occurrences[bounds[i]:bounds[i + 1]]``."""
+
+    @classmethod
+    def of(cls, sentences: Iterable[str]) -> ReferenceIndex:
+        """Tokenise and count each distinct sentence once."""
+        codes: dict[object, int] = {}
+        slots: dict[str, int] = {}
+        lengths, occurrences, bounds = array("q"), array("q"), array("q", [0])
+        for sentence in dict.fromkeys(sentences):
+            tokens = _tokens(sentence)
+            slots[sentence] = len(lengths)
+            lengths.append(len(tokens))
+            sentence_codes = []
+            for ngram in _ngrams(tokens):
+                code = codes.get(ngram)
+                if code is None:
+                    order = len(ngram) if isinstance(ngram, tuple) else 1
+                    code = codes[ngram] = (len(codes) + 1) << _ORDER_BITS | (order - 1)
+                sentence_codes.append(code)
+            occurrences.extend(_with_repeats(sentence_codes))
+            bounds.append(len(occurrences))
+        return cls(codes, slots, lengths, occurrences, bounds)
 
 
-def ngram_table(sentences: Iterable[str]) -> dict[str, NgramCounts]:
-    """The counts of each distinct sentence, as plain dicts: a table for the on-disk cache (plain dicts
-    unpickle in about 0.6 of the time of Counters)."""
-    table = {}
-    for sentence in dict.fromkeys(sentences):
-        length, counts = _ngram_counts(sentence)
-        table[sentence] = (length, tuple(dict(ngrams) for ngrams in counts))
-    return table
+def bleu(hypotheses: Sequence[str], references: Sequence[str], index: ReferenceIndex | None = None) -> float:
+    """sacrebleu's default corpus BLEU (13a, case-sensitive, exp smoothing) on the 0-100 scale.
 
-
-def remember_ngrams(table: Mapping[str, NgramCounts]) -> None:
-    """Take the counts of an :func:`ngram_table` (read back from the cache) as counted in this process."""
-    _COUNTS.update(table)
-
-
-def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """sacrebleu's default corpus BLEU (13a, case-sensitive, exp smoothing) on the 0-100 scale."""
+    ``index``: the references' statistics when they are at hand (:meth:`ReferenceIndex.of` of a set of
+    sentences holding every one of ``references``); counted here otherwise."""
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    if index is None or not all(reference in index.slots for reference in references):
+        index = ReferenceIndex.of(references)
+    lookup = index.codes.get
+    counted: dict[str, tuple[int, set[int]]] = {}
+    for hypothesis in dict.fromkeys(hypotheses):
+        tokens = _tokens(hypothesis)
+        # n-grams no reference has cannot match: only the others are coded
+        counted[hypothesis] = len(tokens), _with_repeats(list(filter(None, map(lookup, _ngrams(tokens)))))
+    matched = memoryview(index.occurrences)
+    slots, lengths, bounds = index.slots, index.lengths, index.bounds
     correct = [0] * MAX_ORDER
     total = [0] * MAX_ORDER
     hypothesis_length = reference_length = 0
     for hypothesis, reference in zip(hypotheses, references, strict=True):
-        length, hypothesis_ngrams = _ngram_counts(hypothesis)
-        its_length, reference_ngrams = _ngram_counts(reference)
+        length, found = counted[hypothesis]
+        slot = slots[reference]
         hypothesis_length += length
-        reference_length += its_length
-        for order, (ngrams, matchable) in enumerate(zip(hypothesis_ngrams, reference_ngrams, strict=True)):
+        reference_length += lengths[slot]
+        for order in range(MAX_ORDER):
             total[order] += max(0, length - order)
-            for ngram, count in ngrams.items():
-                available = matchable.get(ngram)
-                if available:
-                    correct[order] += min(count, available)
+        if found:
+            for code in found.intersection(matched[bounds[slot] : bounds[slot + 1]]):
+                correct[code & _ORDER_MASK] += 1
     return bleu_from_statistics(correct, total, hypothesis_length, reference_length)
 
 

@@ -24,11 +24,11 @@ from spec_tod.data.normalize import apply_to_normalised_later, normalise_respons
 from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
-from spec_tod.score.bleu import bleu, counted, remember_ngrams
+from spec_tod.score.bleu import ReferenceIndex, bleu
 from spec_tod.score.dst import dst_scores
 from spec_tod.score.inform_success import TOTAL, aggregate, dialogue_outcome
 from spec_tod.score.predictions import PredictedTurn, Predictions, parse_predictions
-from spec_tod.score.references import DialogueReference, build_references, reference_ngrams
+from spec_tod.score.references import DialogueReference, build_references, reference_index
 from spec_tod.score.result import Coverage, DialogueDetail, ScoreResult
 from spec_tod.score.richness import richness
 from spec_tod.settings import default_data_dir
@@ -67,6 +67,14 @@ class Scorer:
         self.references = references
         self.total_turns = sum(len(reference.responses) for reference in self.references.values())
         self.total_by_domain = dict(sorted(Counter(d for r in self.references.values() for d in r.goal).items()))
+        self._bleu_index: ReferenceIndex | None = None
+
+    def bleu_index(self) -> ReferenceIndex:
+        """The references' BLEU statistics, read from the cache (or counted) on first use in this process:
+        in the BLEU worker, or ahead of time where the scoring will run (a bench run's prepared scorer)."""
+        if self._bleu_index is None:
+            self._bleu_index = reference_index(self.references)
+        return self._bleu_index
 
     @gc_paused()
     def score(
@@ -97,7 +105,7 @@ class Scorer:
         # Forked as soon as the responses are normalised, before the states, DST and Inform/Success, which
         # this process computes meanwhile. Nothing is pickled on the way in (the references are many
         # objects: only their texts key the statistics' cache entry).
-        bleu_job = Forked(_bleu, hypotheses, references_used, self.references) if hypotheses else None
+        bleu_job = Forked(_bleu, hypotheses, references_used, self) if hypotheses else None
         try:
             stage("states")
             given_states = all(turn.state is not None for i in ids for turn in parsed[i])
@@ -212,12 +220,10 @@ class Scorer:
             )
 
 
-def _bleu(hypotheses: list[str], references_used: list[str], references: Mapping[str, DialogueReference]) -> float:
-    # In the BLEU worker: the references' statistics are read (or counted and kept) here, off the path of
-    # the process that waits for this one, unless they are counted already (a bench run's prepared scorer).
-    if not counted(references_used):
-        remember_ngrams(reference_ngrams(references))
-    return bleu(hypotheses, references_used)
+def _bleu(hypotheses: list[str], references_used: list[str], scorer: Scorer) -> float:
+    # In the BLEU worker: the references' statistics are read (or counted) here, off the path of the
+    # process that waits for this one, unless they are at hand already (a bench run's prepared scorer).
+    return bleu(hypotheses, references_used, scorer.bleu_index())
 
 
 class _Stages:

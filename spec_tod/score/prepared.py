@@ -28,13 +28,10 @@ _SCORER: list[Scorer] = []
 def _set_up(dialogues: Sequence[Dialogue], database: VenueDatabase, goal_dialogues: Sequence[Dialogue] | None) -> None:
     # The slow imports, done before the answers arrive.
     import spec_tod.data.moses  # noqa: F401
-    from spec_tod.score.bleu import remember_ngrams
     from spec_tod.score.evaluate import Scorer
-    from spec_tod.score.references import reference_ngrams
 
     scorer = Scorer(dialogues, database=database, goal_dialogues=goal_dialogues)
-    # BLEU's statistics of every reference turn, here: the scoring at the end then counts none
-    remember_ngrams(reference_ngrams(scorer.references))
+    scorer.bleu_index()  # BLEU's statistics of every reference turn, here: the scoring at the end then counts none
     _SCORER[:] = [scorer]
 
 

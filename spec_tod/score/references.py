@@ -30,7 +30,7 @@ from spec_tod.data.normalize import (
 from spec_tod.data.readers import LoadResult, load_dialogues
 from spec_tod.errors import SpecTodError
 from spec_tod.parsing import loads_json
-from spec_tod.score.bleu import NgramCounts, ngram_table
+from spec_tod.score.bleu import ReferenceIndex
 from spec_tod.score.goals import Goal, build_goal
 
 DONTCARE = "dontcare"
@@ -218,12 +218,13 @@ def split_references(
     return cached("references", identity, build)
 
 
-def reference_ngrams(references: Mapping[str, DialogueReference]) -> dict[str, NgramCounts]:
-    """The BLEU statistics (:func:`ngram_table`) of every reference response, kept on disk under a hash
-    of the texts (each count depends on its sentence alone): reading them takes 0.13 s where counting
-    them took 0.24 s. Read where BLEU is computed (the scorer's BLEU worker), not where the references are."""
+def reference_index(references: Mapping[str, DialogueReference]) -> ReferenceIndex:
+    """The BLEU statistics (:class:`ReferenceIndex`) of every reference response, kept on disk under a hash
+    of the texts (each sentence's codes depend on the texts alone): reading them takes 0.02-0.03 s where
+    counting them takes 0.27 s. Read where BLEU is computed (the scorer's BLEU worker), not where the
+    references are."""
     texts = [response for reference in references.values() for response in reference.responses]
-    return _cached_by_texts("reference-ngrams", texts, ngram_table)
+    return _cached_by_texts("reference-ngrams", texts, ReferenceIndex.of)
 
 
 def _multiwoz21_goals(goals_dir: Path, split: str, db_dir: Path | None) -> LoadResult:

@@ -12,7 +12,7 @@ from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from spec_tod.data.normalize import normalise_responses
 from spec_tod.score import Scorer
-from spec_tod.score.bleu import MAX_ORDER, bleu, bleu_from_statistics, tokenize_13a
+from spec_tod.score.bleu import MAX_ORDER, ReferenceIndex, bleu, bleu_from_statistics, tokenize_13a
 
 # Every rule of the tokenizer and its edges: the spaced class (which holds the space itself), periods and
 # commas beside digits or not, dashes after digits, entities, <skipped>, line breaks, non-ASCII text.
@@ -50,9 +50,14 @@ def test_corpus_bleu_is_sacrebleus_float_for_float(scorer: Scorer, published: di
         (["a b c d"], ["e f g h"]),  # no match at any order: smoothing
         (["the train leaves", ""], ["the train leaves at 5", "yes ."]),  # an empty hypothesis
         (_random_lines(400), _random_lines(800)[400:]),
+        # repeated n-grams are clipped to the other side's count, beyond any fixed number of repeats
+        (["the " * 70 + ".", "a a a b a a a b", "a b"], ["the the the .", "a a b a a a b b", "a b " * 40]),
     ]
+    index = ReferenceIndex.of(references + [line for _, used in cases for line in used])
     for hypotheses_used, references_used in cases:
-        assert bleu(hypotheses_used, references_used) == corpus_bleu(hypotheses_used, [references_used]).score
+        expected = corpus_bleu(hypotheses_used, [references_used]).score
+        assert bleu(hypotheses_used, references_used) == expected
+        assert bleu(hypotheses_used, references_used, index) == expected  # statistics of more sentences than used
 
 
 def test_the_score_formula_is_sacrebleus_float_for_float() -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from spec_tod.data.database import VenueDatabase
-from spec_tod.score import Scorer, bleu
-from spec_tod.score.references import reference_ngrams, split_references
+from spec_tod.score import Scorer
+from spec_tod.score.bleu import ReferenceIndex
+from spec_tod.score.references import reference_index, split_references
 
 
 def test_cached_and_rebuilt_references_give_the_same_scores(
@@ -34,7 +35,6 @@ def test_cached_and_rebuilt_references_give_the_same_scores(
     rescored = Scorer.from_references(rebuilt, database=database).score(predictions, allow_subset=True)
     assert rescored.to_json_dict() == expected
 
-    bleu._COUNTS.clear()
     warm = split_references("multiwoz21", data_dir, "test")
     assert Scorer.from_references(warm, database=database).score(predictions, allow_subset=True).to_json_dict() == (
         expected
@@ -42,9 +42,8 @@ def test_cached_and_rebuilt_references_give_the_same_scores(
     # every reference's BLEU statistics come back from the cache, the counts a fresh count gives
     (table_entry,) = (tmp_path / "cache" / "reference-ngrams").glob("*.pickle")
     stamp = table_entry.stat().st_mtime_ns
-    kept = reference_ngrams(warm)
+    kept = reference_index(warm)
     assert table_entry.stat().st_mtime_ns == stamp  # read, not rebuilt
-    responses = {response for reference in warm.values() for response in reference.responses}
-    assert len(responses) == 6824 and set(kept) == responses
-    bleu._COUNTS.clear()
-    assert all(bleu._ngram_counts(response) == counts for response, counts in kept.items())
+    responses = [response for reference in warm.values() for response in reference.responses]
+    assert len(kept.slots) == 6824 and set(kept.slots) == set(responses)
+    assert kept == ReferenceIndex.of(responses)
