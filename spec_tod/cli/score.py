@@ -113,8 +113,7 @@ def score_command(
         from spec_tod.score.references import split_references
         from spec_tod.score.report import render
 
-        loaded = read_predictions(predictions)
-        start_normalising(turn.response for turns in loaded.values() for turn in turns)
+        loaded = read_predictions(predictions, on_responses=start_normalising)
         references = split_references(
             dataset, data_dir, split, db_dir=db_dir, booked_domains_file=booked_domains,
             goals_data_dir=(goals_data_dir or data_dir) if dataset == "multiwoz22" else None,

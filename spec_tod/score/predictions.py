@@ -10,7 +10,7 @@ absent.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,11 +65,29 @@ def load_predictions(path: Path | str) -> dict[str, list[dict[str, Any]]]:
 
 
 @gc_paused()
-def read_predictions(path: Path | str) -> Predictions:
+def read_predictions(path: Path | str, *, on_responses: Callable[[list[str]], None] | None = None) -> Predictions:
     """Read and check a predictions file (or a bench run directory); returns it parsed, as the scorer
-    takes it (which then does not check it again)."""
+    takes it (which then does not check it again).
+
+    ``on_responses`` is given the responses found as soon as the file is read, before it is checked
+    (``spec-tod score`` sends them to be normalised meanwhile); a file that fails the check fails after it.
+    """
     path, data = _read(path)
+    if on_responses is not None:
+        on_responses(_responses(data))
     return parse_predictions(data, source=str(path))
+
+
+def _responses(data: Any) -> list[str]:
+    if type(data) is not dict:
+        return []
+    return [
+        turn["response"]
+        for turns in data.values()
+        if type(turns) is list
+        for turn in turns
+        if type(turn) is dict and isinstance(turn.get("response"), str)
+    ]
 
 
 def _read(path: Path | str) -> tuple[Path, Any]:
@@ -89,6 +107,9 @@ def parse_predictions(data: Any, *, source: str = "predictions") -> Predictions:
     (docs/speed.md has the measurement). The rules are a pydantic model's in strict mode with extra
     keys ignored, and so are the messages.
     """
+    well_formed = _well_formed(data)
+    if well_formed is not None:
+        return well_formed
     if not isinstance(data, Mapping):
         raise SpecTodError(
             f"{source}: expected a JSON object {{dialogue id: [system turn, ...]}}, got {type(data).__name__}"
@@ -114,6 +135,46 @@ def parse_predictions(data: Any, *, source: str = "predictions") -> Predictions:
             'and "active_domains": [string])'
         )
     return parsed
+
+
+def _well_formed(data: Any) -> Predictions | None:
+    """The parsed predictions if ``data`` (as JSON gives it: dicts and lists) has no problem at all, else
+    ``None``: checked first without composing the place of every value, which only a problem needs."""
+    if type(data) is not dict:
+        return None
+    parsed: Predictions = {}
+    for dialogue_id, turns in data.items():
+        if type(dialogue_id) is not str or type(turns) is not list:
+            return None
+        checked = [_well_formed_turn(turn) for turn in turns]
+        if any(turn is None for turn in checked):
+            return None
+        parsed[dialogue_id] = checked  # type: ignore[assignment]  # no None left
+    return parsed
+
+
+def _well_formed_turn(turn: Any) -> PredictedTurn | None:
+    if type(turn) is not dict:
+        return None
+    response = turn.get("response")
+    state = turn.get("state")
+    domains = turn.get("active_domains")
+    if (
+        isinstance(response, str)
+        and (state is None or _is_state(state))
+        and (domains is None or (type(domains) is list and all(isinstance(domain, str) for domain in domains)))
+    ):
+        return PredictedTurn(response, state, domains)
+    return None
+
+
+def _is_state(state: Any) -> bool:
+    return type(state) is dict and all(
+        isinstance(domain, str)
+        and type(slots) is dict
+        and all(isinstance(slot, str) and isinstance(value, str) for slot, value in slots.items())
+        for domain, slots in state.items()
+    )
 
 
 def _turn(turn: Any, where: str, problems: list[str]) -> PredictedTurn | None:

@@ -74,6 +74,21 @@ def test_unreadable_files(tmp_path: Path) -> None:
     assert load_predictions(run) == {"sng0073": [{"response": "hi", "extra": 1}]}
 
 
+def test_responses_are_handed_on_before_the_check_and_a_bad_file_still_fails(tmp_path: Path) -> None:
+    from spec_tod.score.predictions import read_predictions
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"a": [{"response": "hi"}, {"response": 3}, "x", {}], "b": "no", "c": [{"response": "yo"}]}))
+    seen: list[list[str]] = []
+    with pytest.raises(SpecTodError, match=r"p.json: 4 format problem\(s\): dialogue a turn 1 response"):
+        read_predictions(path, on_responses=seen.append)
+    assert seen == [["hi", "yo"]]  # the strings only: they go to the normaliser, which the check does not wait for
+    path.write_text("[1, 2]")
+    with pytest.raises(SpecTodError, match="expected a JSON object"):
+        read_predictions(path, on_responses=seen.append)
+    assert seen[1:] == [[]]
+
+
 def test_every_kind_of_format_problem_is_named() -> None:
     from spec_tod.score.predictions import PredictedTurn, parse_predictions
 
