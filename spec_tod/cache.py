@@ -15,6 +15,11 @@ Anything else (a missing, stale, truncated or unreadable entry) is rebuilt and r
 to a temporary file and are renamed, so concurrent commands never read a half-written entry. A cache
 folder that cannot be written costs the speed, not the command. ``SPEC_TOD_NO_CACHE=1`` turns the
 cache off (benchmarks of the cold path).
+
+The cache does not grow without end. A read touches the entry's time, and when an entry is written
+the entries of its kind that no command has read for :data:`UNUSED_DAYS` days are removed, and those
+unread for a day that an identity has beside a newer one: another code version's, which this version
+never reads (an entry's name starts with a hash of its identity alone).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import hashlib
 import json
 import os
 import pickle
+import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -31,11 +37,15 @@ from typing import Any, TypeVar
 from spec_tod import __version__
 from spec_tod.data.gc_pause import gc_paused
 from spec_tod.errors import SpecTodError
-from spec_tod.fileio import atomic_open
+from spec_tod.fileio import atomic_open, is_temporary
 from spec_tod.settings import state_dir
 
 NO_CACHE_ENV = "SPEC_TOD_NO_CACHE"
-_FORMAT = 1
+UNUSED_DAYS = 30
+"""An entry no command has read for this many days is removed when another entry of its kind is written."""
+_FORMAT = 2
+_NAME_PART = 16
+"""Hex digits of each of the two hashes in an entry's name: ``<identity>-<identity and code>.pickle``."""
 _PACKAGE = Path(__file__).resolve().parent
 
 T = TypeVar("T")
@@ -70,13 +80,16 @@ def cached(kind: str, identity: dict[str, Any], build: Callable[[], tuple[T, Seq
     """``build()``'s value, from the cache when the entry for ``identity`` is valid (see the module doc)."""
     if not enabled():
         return build()[0]
-    key = hashlib.sha256(json.dumps([code_fingerprint(), identity], sort_keys=True, default=str).encode()).hexdigest()
-    entry = cache_dir() / kind / f"{key[:32]}.pickle"
+    asked = json.dumps(identity, sort_keys=True, default=str)
+    family = hashlib.sha256(asked.encode()).hexdigest()[:_NAME_PART]
+    key = hashlib.sha256(f"{code_fingerprint()}\0{asked}".encode()).hexdigest()[:_NAME_PART]
+    entry = cache_dir() / kind / f"{family}-{key}.pickle"
     found = _read(entry)
     if found is not None:
         return found
     value, files = build()
-    _write(entry, value, files)
+    if _write(entry, value, files):
+        _prune(entry)
     return value
 
 
@@ -95,12 +108,47 @@ def _read(entry: Path) -> Any | None:
             if file_sha256(Path(name)) != digest:
                 return None
         with gc_paused():  # a split unpickles into millions of objects: no collections while they are made
-            return pickle.loads(payload)
+            value = pickle.loads(payload)
     except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
+    try:
+        os.utime(entry)  # its last use, for the pruning
+    except OSError:  # removed meanwhile by another command, or a read-only cache: the value is still good
+        pass
+    return value
 
 
-def _write(entry: Path, value: Any, files: Sequence[Path]) -> None:
+def _prune(written: Path) -> None:
+    """Remove, beside ``written``, the entries that no command has read for :data:`UNUSED_DAYS` days, and
+    for a day those of an identity that has a newer entry (another code version's) or of another format:
+    two versions in use side by side keep theirs. And temporary files of writes interrupted a day ago."""
+    now = time.time()
+    found = []
+    try:
+        for entry in written.parent.iterdir():
+            found.append((entry, entry.stat().st_mtime))
+    except OSError:  # an entry removed meanwhile by another command: prune at the next write
+        return
+    newest: dict[str, float] = {}
+    for entry, used in found:
+        family = entry.name.partition("-")[0]
+        newest[family] = max(used, newest.get(family, used))
+    for entry, used in found:
+        name = entry.name
+        if is_temporary(entry) or (name.endswith(".pickle") and len(name) != 2 * _NAME_PART + 1 + len(".pickle")):
+            days = 1.0
+        elif name.endswith(".pickle") and entry != written:
+            days = UNUSED_DAYS if used == newest[name.partition("-")[0]] else 1.0
+        else:
+            continue
+        if used < now - days * 86400:
+            try:
+                entry.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def _write(entry: Path, value: Any, files: Sequence[Path]) -> bool:
     try:
         recorded = [[str(Path(path).resolve()), file_sha256(Path(path))] for path in dict.fromkeys(files)]
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -112,4 +160,5 @@ def _write(entry: Path, value: Any, files: Sequence[Path]) -> None:
             handle.write(header)
             handle.write(payload)
     except (OSError, SpecTodError, pickle.PicklingError):
-        pass  # an unwritable cache folder slows the next command down, nothing more
+        return False  # an unwritable cache folder slows the next command down, nothing more
+    return True

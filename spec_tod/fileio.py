@@ -155,7 +155,13 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     """
     removed = []
     for path in Path(folder).rglob(f".*{_TEMP_SUFFIX}"):
-        if path.is_file() and path.name.count(".") >= 3:
+        if path.is_file() and is_temporary(path):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def is_temporary(path: Path) -> bool:
+    """Whether ``path`` is named as the temporary files of :func:`atomic_open` are (``.<name>.<random>.tmp``)."""
+    name = path.name
+    return name.startswith(".") and name.endswith(_TEMP_SUFFIX) and name.count(".") >= 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -83,7 +85,41 @@ def test_another_code_version_does_not_read_the_entry(home: Path, tmp_path: Path
     cache.cached("table", {}, build)
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "an edited module")
     cache.cached("table", {}, build)
-    assert build.builds == 2 and len(_entries(home)) == 2
+    assert build.builds == 2 and len(_entries(home)) == 2  # both versions in use: each keeps its entry
+
+
+def _age(entry: Path, days: float) -> None:
+    stamp = time.time() - days * 86400
+    os.utime(entry, (stamp, stamp))
+
+
+def test_the_cache_removes_what_no_command_reads_when_it_writes(home: Path, tmp_path: Path, monkeypatch) -> None:
+    source = tmp_path / "corpus.txt"
+    source.write_text("a\n")
+    build = Builder(source)
+    written = []
+    for split in ("dev", "test", "train", "extra"):
+        cache.cached("table", {"split": split}, build)
+        written.append(max(_entries(home), key=lambda entry: entry.stat().st_mtime_ns))
+    dev, test, train, extra = written
+    cache.cached("other-kind", {"split": "dev"}, build)
+    old_version = dev.with_name(dev.name.split("-")[0] + "-" + "0" * 16 + ".pickle")  # dev's identity, other code
+    old_format = dev.with_name("f" * 32 + ".pickle")
+    interrupted, writing = dev.with_name(f".{dev.name}.x1.tmp"), dev.with_name(f".{dev.name}.x2.tmp")
+    for path in (old_version, old_format, interrupted, writing):
+        path.write_bytes(b"")
+    ages = {dev: 0.5, test: 40, train: 29, extra: 40, old_version: 1.1, old_format: 1.1, interrupted: 1.1, writing: 0}
+    for path, days in ages.items():
+        _age(path, days)
+    cache.cached("table", {"split": "test"}, build)  # read: its time is now
+    assert build.builds == 5 and test.stat().st_mtime > time.time() - 60
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "an edited module")
+    cache.cached("table", {"split": "validation"}, build)  # a write prunes its kind
+    remaining = {path.name for path in (home / "cache" / "table").iterdir()}
+    assert build.builds == 6 and len(remaining) == 5
+    # read lately, unread for less than 30 days (dev: for less than a day, beside an older version's), a write going on
+    assert {dev.name, test.name, train.name, writing.name} < remaining
+    assert len(list((home / "cache" / "other-kind").iterdir())) == 1  # another kind: not touched
 
 
 def test_the_cache_can_be_turned_off_and_an_unwritable_folder_costs_nothing_but_time(
