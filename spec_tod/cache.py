@@ -80,10 +80,7 @@ def cached(kind: str, identity: dict[str, Any], build: Callable[[], tuple[T, Seq
     """``build()``'s value, from the cache when the entry for ``identity`` is valid (see the module doc)."""
     if not enabled():
         return build()[0]
-    asked = json.dumps(identity, sort_keys=True, default=str)
-    family = hashlib.sha256(asked.encode()).hexdigest()[:_NAME_PART]
-    key = hashlib.sha256(f"{code_fingerprint()}\0{asked}".encode()).hexdigest()[:_NAME_PART]
-    entry = cache_dir() / kind / f"{family}-{key}.pickle"
+    entry = _entry(kind, identity)
     found = _read(entry)
     if found is not None:
         return found
@@ -91,6 +88,18 @@ def cached(kind: str, identity: dict[str, Any], build: Callable[[], tuple[T, Seq
     if _write(entry, value, files):
         _prune(entry)
     return value
+
+
+def lookup(kind: str, identity: dict[str, Any]) -> Any | None:
+    """The value of the valid entry for ``identity``, or ``None`` (nothing is built or written)."""
+    return _read(_entry(kind, identity)) if enabled() else None
+
+
+def _entry(kind: str, identity: dict[str, Any]) -> Path:
+    asked = json.dumps(identity, sort_keys=True, default=str)
+    family = hashlib.sha256(asked.encode()).hexdigest()[:_NAME_PART]
+    key = hashlib.sha256(f"{code_fingerprint()}\0{asked}".encode()).hexdigest()[:_NAME_PART]
+    return cache_dir() / kind / f"{family}-{key}.pickle"
 
 
 def _read(entry: Path) -> Any | None:

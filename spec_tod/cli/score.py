@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -14,7 +15,11 @@ from spec_tod.data.normalize import standing_normaliser, start_normalising
 from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.fileio import check_output_path, write_json
 from spec_tod.provenance import provenance
+from spec_tod.score.bleu_worker import standing_bleu
 from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
+
+if TYPE_CHECKING:
+    from spec_tod.score.bleu import ReferenceIndex
 
 DATASET_CHOICES = ("multiwoz21", "multiwoz22")
 SPLIT_CHOICES = ("train", "dev", "test")
@@ -105,19 +110,24 @@ def score_command(
         if path is not None:
             check_output_path(path, option)
     data_dir = (data_dir if data_dir is not None else default_data_dir()).resolve()
-    with standing_normaliser(), console.status("reading the references") as status:
-        # Imported once the normaliser's worker is forked, which sets up the Moses rules meanwhile:
-        # the scorer's modules (pydantic among them) take this process 0.2 s (docs/speed.md).
+    split_options = {
+        "db_dir": db_dir, "booked_domains_file": booked_domains,
+        "goals_data_dir": (goals_data_dir or data_dir) if dataset == "multiwoz22" else None,
+    }
+    # Two workers forked first: the normaliser sets up the Moses rules, the BLEU worker reads the
+    # references' statistics, while this process imports the scorer and reads the inputs (docs/speed.md).
+    with (
+        standing_normaliser(),
+        standing_bleu(partial(_cached_split_index, dataset, data_dir, split, split_options)),
+        console.status("reading the references") as status,
+    ):
         from spec_tod.score import Scorer
         from spec_tod.score.predictions import read_predictions
         from spec_tod.score.references import split_references
         from spec_tod.score.report import render
 
         loaded = read_predictions(predictions, on_responses=start_normalising)
-        references = split_references(
-            dataset, data_dir, split, db_dir=db_dir, booked_domains_file=booked_domains,
-            goals_data_dir=(goals_data_dir or data_dir) if dataset == "multiwoz22" else None,
-        )
+        references = split_references(dataset, data_dir, split, **split_options)
         scorer = Scorer.from_references(references, database=load_database(find_db_dir(data_dir, db_dir)))
         result = scorer.score(loaded, allow_subset=subset, on_stage=lambda stage: status.update(f"scoring: {stage}"))
     render(result, console, show_failures=show_failures)
@@ -128,6 +138,12 @@ def score_command(
     if details is not None:
         write_json(details, {"provenance": origin, "dialogues": [asdict(detail) for detail in result.details]})
         console.print(f"per-dialogue details written to {details}")
+
+
+def _cached_split_index(dataset: str, data_dir: Path, split: str, options: dict[str, Any]) -> ReferenceIndex | None:
+    from spec_tod.score.references import cached_split_index  # in the BLEU worker
+
+    return cached_split_index(dataset, data_dir, split, **options)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
 from spec_tod.score.bleu import ReferenceIndex, bleu
+from spec_tod.score.bleu_worker import bleu_later as standing_bleu_later
 from spec_tod.score.dst import dst_scores
 from spec_tod.score.inform_success import TOTAL, aggregate, dialogue_outcome
 from spec_tod.score.predictions import PredictedTurn, Predictions, parse_predictions
@@ -102,10 +103,11 @@ class Scorer:
         flat = iter(normalised())
         responses = [[next(flat) for _turn in parsed[i]] for i in ids]
         hypotheses = [response for dialogue in responses for response in dialogue]
-        # Forked as soon as the responses are normalised, before the states, DST and Inform/Success, which
-        # this process computes meanwhile. Nothing is pickled on the way in (the references are many
-        # objects: only their texts key the statistics' cache entry).
-        bleu_job = Forked(_bleu, hypotheses, references_used, self) if hypotheses else None
+        # Started as soon as the responses are normalised, before the states, DST and Inform/Success, which
+        # this process computes meanwhile: in the command's standing BLEU worker, which has read the
+        # statistics, or else in a worker forked now, which reads the arguments where they lie.
+        bleu_later = standing_bleu_later(hypotheses, references_used) if hypotheses else None
+        bleu_job = Forked(_bleu, hypotheses, references_used, self) if hypotheses and bleu_later is None else None
         try:
             stage("states")
             given_states = all(turn.state is not None for i in ids for turn in parsed[i])
@@ -141,7 +143,7 @@ class Scorer:
             lexical_figures = lexical()
 
             stage("bleu (rest)")
-            corpus_bleu = bleu_job.result() if bleu_job is not None else 0.0
+            corpus_bleu = bleu_later() if bleu_later else bleu_job.result() if bleu_job is not None else 0.0
         finally:
             if bleu_job is not None:
                 bleu_job.stop()

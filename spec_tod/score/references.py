@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from spec_tod.cache import cached
+from spec_tod.cache import cached, lookup
 from spec_tod.data.dialogue import BeliefState, Dialogue
 from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.normalize import (
@@ -210,12 +210,34 @@ def split_references(
             booked, files = load_booked_domains(booked_domains_file), files + [booked_domains_file]
         return build_references(loaded.dialogues, booked_domains=booked, goal_dialogues=goal_dialogues), files
 
-    identity = {
-        "dataset": dataset, "data_dir": Path(data_dir).resolve(), "split": split, "db_dir": db_dir,
-        "booked": booked_domains_file and Path(booked_domains_file).resolve(),
-        "goals": goals_data_dir and Path(goals_data_dir).resolve(),
-    }
+    identity = _split_identity(dataset, data_dir, split, db_dir, booked_domains_file, goals_data_dir)
     return cached("references", identity, build)
+
+
+def _split_identity(
+    dataset: str, data_dir: Path, split: str, db_dir: Path | None, booked: Path | None, goals: Path | None
+) -> dict[str, Any]:
+    return {
+        "dataset": dataset, "data_dir": Path(data_dir).resolve(), "split": split, "db_dir": db_dir,
+        "booked": booked and Path(booked).resolve(), "goals": goals and Path(goals).resolve(),
+    }
+
+
+def cached_split_index(
+    dataset: str,
+    data_dir: Path,
+    split: str,
+    *,
+    db_dir: Path | None = None,
+    booked_domains_file: Path | None = None,
+    goals_data_dir: Path | None = None,
+) -> ReferenceIndex | None:
+    """:func:`reference_index` of :func:`split_references` (same arguments) when those references are in
+    the cache; ``None`` when they are not, rather than building them (a BLEU worker started before the
+    command has read them: ``spec_tod.score.bleu_worker``)."""
+    identity = _split_identity(dataset, data_dir, split, db_dir, booked_domains_file, goals_data_dir)
+    references = lookup("references", identity)
+    return reference_index(references) if references is not None else None
 
 
 def reference_index(references: Mapping[str, DialogueReference]) -> ReferenceIndex:
