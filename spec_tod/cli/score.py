@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -105,7 +106,9 @@ def score_command(
     Prints BLEU, Inform, Success and Combined, per-domain rates, lexical richness and, when every turn has a
     state, DST. Bad input (unknown ids, too many turns, a non-string response) stops with one message and exit status 1.
     """
-    console = Console()
+    # No emoji codes in this output: rendering them would import rich's table of them (6 ms) for the
+    # first colon printed.
+    console = Console(emoji=False)
     for option, path in (("--json", json_out), ("--details", details)):
         if path is not None:
             check_output_path(path, option)
@@ -116,10 +119,12 @@ def score_command(
     }
     # Two workers forked first: the normaliser sets up the Moses rules, the BLEU worker reads the
     # references' statistics, while this process imports the scorer and reads the inputs (docs/speed.md).
+    # A spinner only where someone sees it: its module and refresh thread cost 0.01 s (docs/speed.md).
+    status = console.status("reading the references") if console.is_terminal else None
     with (
         standing_normaliser(),
         standing_bleu(partial(_cached_split_index, dataset, data_dir, split, split_options)),
-        console.status("reading the references") as status,
+        status or nullcontext(),
     ):
         from spec_tod.score import Scorer
         from spec_tod.score.predictions import read_predictions
@@ -129,7 +134,8 @@ def score_command(
         loaded = read_predictions(predictions, on_responses=start_normalising)
         references = split_references(dataset, data_dir, split, **split_options)
         scorer = Scorer.from_references(references, database=load_database(find_db_dir(data_dir, db_dir)))
-        result = scorer.score(loaded, allow_subset=subset, on_stage=lambda stage: status.update(f"scoring: {stage}"))
+        on_stage = (lambda stage: status.update(f"scoring: {stage}")) if status is not None else None
+        result = scorer.score(loaded, allow_subset=subset, on_stage=on_stage)
     render(result, console, show_failures=show_failures)
     origin = provenance(label=label)
     if json_out is not None:

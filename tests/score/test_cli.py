@@ -79,3 +79,22 @@ def test_errors_are_one_line_and_exit_1(
     assert run(monkeypatch, str(mintl), "--dataset", "multiwoz21", "--data-dir", str(data_dir)) == 1
     error = capsys.readouterr().err
     assert "mul0789" in error and "--subset" in error and "Traceback" not in error
+
+
+def test_a_terminal_gets_a_spinner_with_the_stages_and_the_same_scores(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    from rich.status import Status
+
+    stages: list[str] = []
+    update = Status.update
+    monkeypatch.setattr(Status, "update", lambda self, status=None, **kw: (stages.append(str(status)), update(self, status, **kw)))
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich then takes the captured output for a terminal
+    assert run(monkeypatch, str(data_dir / "mwz_predictions" / "sfn.json"), "--dataset", "multiwoz21", "--data-dir", str(data_dir)) == 0
+    assert stages == [f"scoring: {stage}" for stage in ("check", "normalise", "normalise (rest)", "states", "dst",
+                                                       "inform/success", "richness", "bleu (rest)")]  # fmt: skip
+    assert "93.4" in capsys.readouterr().out
+    monkeypatch.delenv("TTY_COMPATIBLE")
+    stages.clear()
+    assert run(monkeypatch, str(data_dir / "mwz_predictions" / "sfn.json"), "--dataset", "multiwoz21", "--data-dir", str(data_dir)) == 0
+    assert stages == [] and "93.4" in capsys.readouterr().out  # captured output is no terminal: no spinner
