@@ -137,6 +137,8 @@ def score_command(
         on_stage = (lambda stage: status.update(f"scoring: {stage}")) if status is not None else None
         result = scorer.score(loaded, allow_subset=subset, on_stage=on_stage)
     render(result, console, show_failures=show_failures)
+    if json_out is None and details is None:
+        return  # nothing written: no provenance (from a checkout it asks git for the revision)
     origin = provenance(label=label)
     if json_out is not None:
         write_json(json_out, {**result.to_json_dict(), "provenance": origin})
