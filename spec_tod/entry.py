@@ -28,7 +28,9 @@ def main() -> None:
         print(f"spec-tod {__version__}", flush=True)
         os._exit(0)
     from spec_tod.cli import main as run_command
+    from spec_tod.process_end import process_ends_after_command
 
+    process_ends_after_command()
     try:
         run_command()
         code = 0

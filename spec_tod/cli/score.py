@@ -15,6 +15,7 @@ from rich.console import Console
 from spec_tod.data.normalize import standing_normaliser, start_normalising
 from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.fileio import check_output_path, write_json
+from spec_tod.process_end import keep_until_exit
 from spec_tod.provenance import provenance
 from spec_tod.score.bleu_worker import standing_bleu
 from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
@@ -137,6 +138,7 @@ def score_command(
         on_stage = (lambda stage: status.update(f"scoring: {stage}")) if status is not None else None
         result = scorer.score(loaded, allow_subset=subset, on_stage=on_stage)
     render(result, console, show_failures=show_failures)
+    keep_until_exit(loaded, references, scorer, result)
     if json_out is None and details is None:
         return  # nothing written: no provenance (from a checkout it asks git for the revision)
     origin = provenance(label=label)
