@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -10,13 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
-from rich.console import Console
 
 from spec_tod.data.normalize import standing_normaliser, start_normalising
-from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.fileio import check_output_path, write_json
 from spec_tod.process_end import keep_until_exit
-from spec_tod.provenance import provenance
 from spec_tod.score.bleu_worker import standing_bleu
 from spec_tod.settings import DEFAULT_DATA_DIR_HELP, default_data_dir
 
@@ -107,9 +104,6 @@ def score_command(
     Prints BLEU, Inform, Success and Combined, per-domain rates, lexical richness and, when every turn has a
     state, DST. Bad input (unknown ids, too many turns, a non-string response) stops with one message and exit status 1.
     """
-    # No emoji codes in this output: rendering them would import rich's table of them (6 ms) for the
-    # first colon printed.
-    console = Console(emoji=False)
     for option, path in (("--json", json_out), ("--details", details)):
         if path is not None:
             check_output_path(path, option)
@@ -120,19 +114,27 @@ def score_command(
     }
     # Two workers forked first: the normaliser sets up the Moses rules, the BLEU worker reads the
     # references' statistics, while this process imports the scorer and reads the inputs (docs/speed.md).
-    # A spinner only where someone sees it: its module and refresh thread cost 0.01 s (docs/speed.md).
-    status = console.status("reading the references") if console.is_terminal else None
     with (
         standing_normaliser(),
         standing_bleu(partial(_cached_split_index, dataset, data_dir, split, split_options)),
-        status or nullcontext(),
+        ExitStack() as stack,
     ):
-        from spec_tod.score import Scorer
         from spec_tod.score.predictions import read_predictions
+
+        loaded = read_predictions(predictions, on_responses=start_normalising)
+        # The rest is imported once the responses are with the normaliser, which then starts 0.02 s sooner.
+        from rich.console import Console
+
+        from spec_tod.data.readers import find_db_dir, load_database
+        from spec_tod.score import Scorer
         from spec_tod.score.references import split_references
         from spec_tod.score.report import render
 
-        loaded = read_predictions(predictions, on_responses=start_normalising)
+        # No emoji codes in this output: rendering them would import rich's table of them (6 ms) for the
+        # first colon printed. A spinner only where someone sees it: its module and refresh thread cost
+        # 0.01 s (docs/speed.md).
+        console = Console(emoji=False)
+        status = stack.enter_context(console.status("reading the references")) if console.is_terminal else None
         references = split_references(dataset, data_dir, split, **split_options)
         scorer = Scorer.from_references(references, database=load_database(find_db_dir(data_dir, db_dir)))
         on_stage = (lambda stage: status.update(f"scoring: {stage}")) if status is not None else None
@@ -141,6 +143,8 @@ def score_command(
     keep_until_exit(loaded, references, scorer, result)
     if json_out is None and details is None:
         return  # nothing written: no provenance (from a checkout it asks git for the revision)
+    from spec_tod.provenance import provenance
+
     origin = provenance(label=label)
     if json_out is not None:
         write_json(json_out, {**result.to_json_dict(), "provenance": origin})

@@ -9,12 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from spec_tod.fileio import write_json
-
-console = Console()
 
 
 def score_nlu_command(
@@ -45,7 +41,13 @@ def score_nlu_command(
     ] = None,
 ) -> None:
     """Intent and slot precision, recall and F1 (micro, and macro per conversation as SynTOD) by user-turn position."""
+    # Imported here: registering this command (with every `spec-tod score`) should not import rich's console.
+    from rich.console import Console
+    from rich.table import Table
+
     from spec_tod.synth.nlu import judge_relevance, load_gold, load_predictions, score_nlu
+
+    console = Console()
 
     gold_dialogues = load_gold(gold)
     predicted = load_predictions(predictions, gold_dialogues)
