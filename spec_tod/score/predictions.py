@@ -107,9 +107,6 @@ def parse_predictions(data: Any, *, source: str = "predictions") -> Predictions:
     (docs/speed.md has the measurement). The rules are a pydantic model's in strict mode with extra
     keys ignored, and so are the messages.
     """
-    well_formed = _well_formed(data)
-    if well_formed is not None:
-        return well_formed
     if not isinstance(data, Mapping):
         raise SpecTodError(
             f"{source}: expected a JSON object {{dialogue id: [system turn, ...]}}, got {type(data).__name__}"
@@ -123,7 +120,7 @@ def parse_predictions(data: Any, *, source: str = "predictions") -> Predictions:
         if not isinstance(turns, list):
             problems.append(f"{where}: input should be a valid list")
             continue
-        checked = [_turn(turn, f"{where} turn {index}", problems) for index, turn in enumerate(turns)]
+        checked = [_turn(turn, where, index, problems) for index, turn in enumerate(turns)]
         parsed[dialogue_id] = [turn for turn in checked if turn is not None]
     if problems:
         shown = problems[:_SHOWN]
@@ -137,56 +134,28 @@ def parse_predictions(data: Any, *, source: str = "predictions") -> Predictions:
     return parsed
 
 
-def _well_formed(data: Any) -> Predictions | None:
-    """The parsed predictions if ``data`` (as JSON gives it: dicts and lists) has no problem at all, else
-    ``None``: checked first without composing the place of every value, which only a problem needs."""
-    if type(data) is not dict:
-        return None
-    parsed: Predictions = {}
-    for dialogue_id, turns in data.items():
-        if type(dialogue_id) is not str or type(turns) is not list:
-            return None
-        checked = [_well_formed_turn(turn) for turn in turns]
-        if any(turn is None for turn in checked):
-            return None
-        parsed[dialogue_id] = checked  # type: ignore[assignment]  # no None left
-    return parsed
-
-
-def _well_formed_turn(turn: Any) -> PredictedTurn | None:
-    if type(turn) is not dict:
-        return None
-    response = turn.get("response")
-    state = turn.get("state")
-    domains = turn.get("active_domains")
-    if (
-        isinstance(response, str)
-        and (state is None or _is_state(state))
-        and (domains is None or (type(domains) is list and all(isinstance(domain, str) for domain in domains)))
-    ):
-        return PredictedTurn(response, state, domains)
+def _turn(turn: Any, dialogue: str, index: int, problems: list[str]) -> PredictedTurn | None:
+    """The turn, or ``None`` with its problems added (their places are composed only then)."""
+    if isinstance(turn, Mapping):
+        response, state, domains = turn.get("response"), turn.get("state"), turn.get("active_domains")
+        if (
+            isinstance(response, str)
+            and (state is None or _is_state(state))
+            and (domains is None or (isinstance(domains, list) and all(isinstance(domain, str) for domain in domains)))
+        ):
+            return PredictedTurn(response, state, domains)
+    _explain(turn, f"{dialogue} turn {index}", problems)
     return None
 
 
-def _is_state(state: Any) -> bool:
-    return type(state) is dict and all(
-        isinstance(domain, str)
-        and type(slots) is dict
-        and all(isinstance(slot, str) and isinstance(value, str) for slot, value in slots.items())
-        for domain, slots in state.items()
-    )
-
-
-def _turn(turn: Any, where: str, problems: list[str]) -> PredictedTurn | None:
+def _explain(turn: Any, where: str, problems: list[str]) -> None:
     if not isinstance(turn, Mapping):
         problems.append(f"{where}: input should be a valid dictionary")
-        return None
-    found = len(problems)
-    response = turn.get("response")
+        return
     if "response" not in turn:
         problems.append(f"{where} response: field required")
     else:
-        _check_strings(response, f"{where} response", 0, problems)
+        _check_strings(turn["response"], f"{where} response", 0, problems)
     state = turn.get("state")
     if state is not None:
         _check_strings(state, f"{where} state", 2, problems)
@@ -197,13 +166,21 @@ def _turn(turn: Any, where: str, problems: list[str]) -> PredictedTurn | None:
         else:
             for index, domain in enumerate(domains):
                 _check_strings(domain, f"{where} active_domains.{index}", 0, problems)
-    if len(problems) > found or not isinstance(response, str):
-        return None
-    return PredictedTurn(response, state, domains)
+
+
+def _is_state(state: Any) -> bool:
+    """``{domain: {slot: value}}``, all strings."""
+    return isinstance(state, dict) and all(
+        isinstance(domain, str)
+        and isinstance(slots, dict)
+        and all(isinstance(slot, str) and isinstance(value, str) for slot, value in slots.items())
+        for domain, slots in state.items()
+    )
 
 
 def _check_strings(value: Any, where: str, levels: int, problems: list[str]) -> None:
-    """``value`` is a string (``levels`` 0), or a dict of strings to such values one level less deep."""
+    """``value`` is a string (``levels`` 0), or a dict of strings to such values one level less deep; each
+    problem is added, named at its place."""
     if levels == 0:
         if not isinstance(value, str):
             problems.append(f"{where}: input should be a valid string{_got(value)}")
