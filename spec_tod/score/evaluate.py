@@ -107,7 +107,10 @@ class Scorer:
         # this process computes meanwhile: in the command's standing BLEU worker, which has read the
         # statistics, or else in a worker forked now, which reads the arguments where they lie.
         bleu_later = standing_bleu_later(hypotheses, references_used) if hypotheses else None
-        bleu_job = Forked(_bleu, hypotheses, references_used, self) if hypotheses and bleu_later is None else None
+        bleu_job = None
+        if hypotheses and bleu_later is None:
+            bleu_job = Forked(_bleu, hypotheses, references_used, self)
+            bleu_later = bleu_job.result
         try:
             stage("states")
             given_states = all(turn.state is not None for i in ids for turn in parsed[i])
@@ -143,7 +146,7 @@ class Scorer:
             lexical_figures = lexical()
 
             stage("bleu (rest)")
-            corpus_bleu = bleu_later() if bleu_later else bleu_job.result() if bleu_job is not None else 0.0
+            corpus_bleu = bleu_later() if bleu_later is not None else 0.0
         finally:
             if bleu_job is not None:
                 bleu_job.stop()
