@@ -95,6 +95,21 @@ def lookup(kind: str, identity: dict[str, Any]) -> Any | None:
     return _read(_entry(kind, identity)) if enabled() else None
 
 
+def payload_digest(kind: str, identity: dict[str, Any]) -> str | None:
+    """The SHA-256 of the valid entry for ``identity``'s value, or ``None``; the value is not unpickled.
+
+    For a table derived from an entry's value alone: keyed by this digest it is valid exactly as long
+    as that entry, and is read without reading the entry's value."""
+    if not enabled():
+        return None
+    entry = _entry(kind, identity)
+    checked = _checked(entry)
+    if checked is None:
+        return None
+    _touch(entry)
+    return checked[0]
+
+
 def _entry(kind: str, identity: dict[str, Any]) -> Path:
     asked = json.dumps(identity, sort_keys=True, default=str)
     family = hashlib.sha256(asked.encode()).hexdigest()[:_NAME_PART]
@@ -102,29 +117,42 @@ def _entry(kind: str, identity: dict[str, Any]) -> Path:
     return cache_dir() / kind / f"{family}-{key}.pickle"
 
 
-def _read(entry: Path) -> Any | None:
+def _checked(entry: Path) -> tuple[str, bytes] | None:
+    """The digest and the pickled value of ``entry`` if it is valid (module doc), else ``None``."""
     try:
         blob = entry.read_bytes()
-    except OSError:
-        return None
-    try:
         header_size = int.from_bytes(blob[:8], "big")
         header = json.loads(blob[8 : 8 + header_size])
         payload = blob[8 + header_size :]
-        if header["format"] != _FORMAT or hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
+        digest = hashlib.sha256(payload).hexdigest()
+        if header["format"] != _FORMAT or digest != header["payload_sha256"]:
             return None
-        for name, digest in header["files"]:
-            if file_sha256(Path(name)) != digest:
+        for name, file_digest in header["files"]:
+            if file_sha256(Path(name)) != file_digest:
                 return None
-        with gc_paused():  # a split unpickles into millions of objects: no collections while they are made
-            value = pickle.loads(payload)
-    except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    return digest, payload
+
+
+def _read(entry: Path) -> Any | None:
+    checked = _checked(entry)
+    if checked is None:
+        return None
+    try:
+        with gc_paused():  # a split unpickles into millions of objects: no collections while they are made
+            value = pickle.loads(checked[1])
+    except (ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+    _touch(entry)
+    return value
+
+
+def _touch(entry: Path) -> None:
     try:
         os.utime(entry)  # its last use, for the pruning
     except OSError:  # removed meanwhile by another command, or a read-only cache: the value is still good
         pass
-    return value
 
 
 def _prune(written: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -76,6 +78,26 @@ def test_a_corrupt_entry_is_rebuilt_never_trusted(home: Path, tmp_path: Path, da
     assert build.builds == 2
     assert entry.read_bytes() == blob  # rewritten whole
     assert cache.cached("table", {}, build) == {"lines": 2} and build.builds == 2
+
+
+def test_an_entrys_payload_digest_is_given_only_while_it_is_valid(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "corpus.txt"
+    source.write_text("a\nb\n")
+    build = Builder(source)
+    assert cache.payload_digest("table", {}) is None  # no entry yet
+    cache.cached("table", {}, build)
+    digest = cache.payload_digest("table", {})
+    [entry] = _entries(home)
+    pickled = pickle.dumps({"lines": 2}, protocol=pickle.HIGHEST_PROTOCOL)
+    assert digest is not None and digest == hashlib.sha256(pickled).hexdigest()
+    assert digest in entry.read_bytes().decode("latin-1")  # the one recorded beside the value
+    assert cache.payload_digest("table", {"split": "dev"}) is None
+    source.write_text("a\n")  # an input changed: no digest, as no value
+    assert cache.payload_digest("table", {}) is None
+    assert cache.cached("table", {}, build) == {"lines": 1}
+    assert cache.payload_digest("table", {}) not in (None, digest)
+    entry.write_bytes(entry.read_bytes()[:-1])
+    assert cache.payload_digest("table", {}) is None
 
 
 def test_another_code_version_does_not_read_the_entry(home: Path, tmp_path: Path, monkeypatch) -> None:

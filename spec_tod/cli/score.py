@@ -112,16 +112,14 @@ def score_command(
         "db_dir": db_dir, "booked_domains_file": booked_domains,
         "goals_data_dir": (goals_data_dir or data_dir) if dataset == "multiwoz22" else None,
     }
-    # Two workers forked first: the normaliser sets up the Moses rules, the BLEU worker reads the
-    # references' statistics, while this process imports the scorer and reads the inputs (docs/speed.md).
-    with (
-        standing_normaliser(),
-        standing_bleu(partial(_cached_split_index, dataset, data_dir, split, split_options)),
-        ExitStack() as stack,
-    ):
+    # One worker forked first sets up the Moses rules while this process reads the predictions, normalises
+    # their responses, then reads the references' BLEU statistics while this process imports the scorer
+    # and reads the references; BLEU and the richness then run there (docs/speed.md).
+    with standing_normaliser(), ExitStack() as stack:
         from spec_tod.score.predictions import read_predictions
 
         loaded = read_predictions(predictions, on_responses=start_normalising)
+        stack.enter_context(standing_bleu(partial(_cached_split_index, dataset, data_dir, split, split_options)))
         # The rest is imported once the responses are with the normaliser, which then starts 0.02 s sooner.
         from rich.console import Console
 
@@ -155,9 +153,9 @@ def score_command(
 
 
 def _cached_split_index(dataset: str, data_dir: Path, split: str, options: dict[str, Any]) -> ReferenceIndex | None:
-    from spec_tod.score.references import cached_split_index  # in the BLEU worker
+    from spec_tod.score.split_index import cached_split_index, split_identity  # in the worker
 
-    return cached_split_index(dataset, data_dir, split, **options)
+    return cached_split_index(split_identity(dataset, data_dir, split, **options))
 
 
 def register(app: typer.Typer) -> None:

@@ -160,6 +160,12 @@ def apply_to_normalised_later(function: Callable[[list[str]], _T], texts: Iterab
     return _STANDING[0].submit(_apply_to_normalised, function, texts)
 
 
+def in_normaliser(function: Callable[..., _T], *args: object) -> Callable[[], _T] | None:
+    """``function(*args)`` started in the :func:`standing_normaliser`'s worker, after what it was given before;
+    call the returned function for the result. ``None`` outside such a block."""
+    return _STANDING[0].submit(function, *args) if _STANDING else None
+
+
 def _apply_to_normalised(function: Callable[[list[str]], _T], texts: list[str]) -> _T:
     return function([normalise_response(text) for text in texts])
 

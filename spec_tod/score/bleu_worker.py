@@ -1,55 +1,67 @@
-"""BLEU in a worker forked at a command's start, which reads the references' statistics meanwhile.
+"""BLEU in the standing normaliser's worker, which reads the references' statistics before the responses come.
 
-``spec-tod score`` spends its first tenth of a second importing and reading its inputs in one
-process, while the other core has little to do. A worker forked then (:func:`standing_bleu`) reads
-the references' BLEU statistics from the cache in that time; the scorer later hands it the
-normalised responses (:func:`bleu_later`) instead of forking a worker that would read them only then,
-beside the rest of the scoring (docs/speed.md).
+``spec-tod score`` forks one worker at its start (:func:`spec_tod.data.normalize.standing_normaliser`):
+it sets up the Moses rules, then (:func:`standing_bleu`) reads the references' BLEU statistics from
+the cache, while this process imports and reads its inputs. The responses it normalises stay there:
+the BLEU of them (:func:`bleu_later`) is computed where they are, so that neither they nor the
+statistics cross between the processes (docs/speed.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
-from spec_tod.data.background import StandingWorker
+from spec_tod.data.normalize import apply_to_normalised_later, in_normaliser
 
 if TYPE_CHECKING:
     from spec_tod.score.bleu import ReferenceIndex
 
-_STANDING: list[StandingWorker] = []
-_INDEX: list[ReferenceIndex] = []
-"""In the worker: the statistics its set-up read, if it found them."""
+_READS: list[Callable[[], None]] = []
+"""In this process: the statistics' read, asked of the normaliser's worker by :func:`standing_bleu`."""
+_LOADED: list[ReferenceIndex | None] = []
+"""In the worker: the statistics that read found (``None``: not at hand; they are then counted)."""
 
 
 def _read(load: Callable[[], ReferenceIndex | None]) -> None:
-    index = load()
-    if index is not None:
-        _INDEX[:] = [index]
+    _LOADED[:] = [load()]
 
 
-def _bleu(hypotheses: list[str], references: list[str]) -> float:
+def _bleu_against(references: list[str], hypotheses: list[str]) -> float:
     from spec_tod.score.bleu import bleu
 
-    return bleu(hypotheses, references, _INDEX[0] if _INDEX else None)  # counted here without them
+    return bleu(hypotheses, references, _LOADED[0] if _LOADED else None)
 
 
 @contextmanager
 def standing_bleu(load: Callable[[], ReferenceIndex | None]) -> Iterator[None]:
-    """Within this block, the scorer's BLEU runs in a worker forked now, whose set-up calls ``load`` for
-    the references' statistics (``None``: not at hand cheaply; they are then counted when needed)."""
-    with StandingWorker(_read, load) as worker:
-        _STANDING.append(worker)
-        try:
-            yield
-        finally:
-            _STANDING.remove(worker)
+    """Within this block, itself within a :func:`~spec_tod.data.normalize.standing_normaliser` block, the
+    scorer's BLEU runs in the normaliser's worker, which calls ``load`` now for the references' statistics
+    (``None``: not at hand cheaply; they are then counted when needed). Outside a standing normaliser it
+    does nothing."""
+    read = in_normaliser(_read, load)
+    if read is None:
+        yield
+        return
+    _READS.append(read)
+    try:
+        yield
+    finally:
+        _READS.remove(read)
 
 
-def bleu_later(hypotheses: list[str], references: list[str]) -> Callable[[], float] | None:
-    """``bleu(hypotheses, references)`` started in the :func:`standing_bleu` worker; call the returned
-    function for the figure. ``None`` outside such a block."""
-    if not _STANDING:
+def bleu_later(texts: list[str], references: list[str]) -> Callable[[], float] | None:
+    """BLEU of the normalised ``texts`` (raw responses: the worker normalises them, or has) against
+    ``references``, started in the :func:`standing_bleu` worker; call the returned function for the figure.
+    ``None`` outside such a block."""
+    if not _READS:
         return None
-    return _STANDING[0].submit(_bleu, hypotheses, references)
+    read, figure = _READS[0], apply_to_normalised_later(partial(_bleu_against, references), texts)
+
+    def result() -> float:
+        read()  # the statistics' read: done long before in a worker, here now without one; its error if any
+        return figure()
+
+    return result

@@ -20,7 +20,7 @@ from spec_tod.data.background import Forked
 from spec_tod.data.database import VenueDatabase
 from spec_tod.data.dialogue import Dialogue
 from spec_tod.data.gc_pause import gc_paused
-from spec_tod.data.normalize import apply_to_normalised_later, normalise_responses_later, normalise_state
+from spec_tod.data.normalize import normalise_responses_later, normalise_state
 from spec_tod.data.readers import find_db_dir, load_database
 from spec_tod.errors import SpecTodError
 from spec_tod.score.active_domains import estimate_active_domains
@@ -96,17 +96,18 @@ class Scorer:
         stage("normalise")
         texts = [turn.response for i in ids for turn in parsed[i]]
         normalised = normalise_responses_later(texts)
-        lexical = apply_to_normalised_later(richness, texts)  # in the normaliser's worker, when there is one
         references_used = [ref for reference in references for ref in reference.responses[: len(parsed[reference.id])]]
+        # BLEU in the command's standing normaliser, which has the normalised texts and has read the
+        # references' BLEU statistics (spec_tod.score.bleu_worker), when there is one.
+        bleu_later = standing_bleu_later(texts, references_used) if texts else None
 
         stage("normalise (rest)")
         flat = iter(normalised())
         responses = [[next(flat) for _turn in parsed[i]] for i in ids]
         hypotheses = [response for dialogue in responses for response in dialogue]
-        # Started as soon as the responses are normalised, before the states, DST and Inform/Success, which
-        # this process computes meanwhile: in the command's standing BLEU worker, which has read the
-        # statistics, or else in a worker forked now, which reads the arguments where they lie.
-        bleu_later = standing_bleu_later(hypotheses, references_used) if hypotheses else None
+        # Otherwise started as soon as the responses are normalised, before the states, DST and
+        # Inform/Success, which this process computes meanwhile, in a worker forked now, which reads the
+        # arguments where they lie.
         bleu_job = None
         if hypotheses and bleu_later is None:
             bleu_job = Forked(_bleu, hypotheses, references_used, self)
@@ -143,7 +144,7 @@ class Scorer:
             rates = aggregate(outcomes)
 
             stage("richness")
-            lexical_figures = lexical()
+            lexical_figures = richness(hypotheses)
 
             stage("bleu (rest)")
             corpus_bleu = bleu_later() if bleu_later is not None else 0.0

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from spec_tod.cache import cached, lookup
+from spec_tod.cache import cached
 from spec_tod.data.dialogue import BeliefState, Dialogue
 from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.normalize import (
@@ -32,6 +32,7 @@ from spec_tod.errors import SpecTodError
 from spec_tod.parsing import loads_json
 from spec_tod.score.bleu import ReferenceIndex
 from spec_tod.score.goals import Goal, build_goal
+from spec_tod.score.split_index import REFERENCES, split_identity
 
 DONTCARE = "dontcare"
 _BRACKETED = re.compile(r"\[([^\[\]]+)\]")
@@ -210,42 +211,17 @@ def split_references(
             booked, files = load_booked_domains(booked_domains_file), files + [booked_domains_file]
         return build_references(loaded.dialogues, booked_domains=booked, goal_dialogues=goal_dialogues), files
 
-    identity = _split_identity(dataset, data_dir, split, db_dir, booked_domains_file, goals_data_dir)
-    return cached("references", identity, build)
-
-
-def _split_identity(
-    dataset: str, data_dir: Path, split: str, db_dir: Path | None, booked: Path | None, goals: Path | None
-) -> dict[str, Any]:
-    return {
-        "dataset": dataset, "data_dir": Path(data_dir).resolve(), "split": split, "db_dir": db_dir,
-        "booked": booked and Path(booked).resolve(), "goals": goals and Path(goals).resolve(),
-    }
-
-
-def cached_split_index(
-    dataset: str,
-    data_dir: Path,
-    split: str,
-    *,
-    db_dir: Path | None = None,
-    booked_domains_file: Path | None = None,
-    goals_data_dir: Path | None = None,
-) -> ReferenceIndex | None:
-    """:func:`reference_index` of :func:`split_references` (same arguments) when those references are in
-    the cache; ``None`` when they are not, rather than building them (for a BLEU worker started before
-    the command has read them: ``spec_tod.score.bleu_worker``). The statistics themselves are read from
-    the cache, or counted once and kept."""
-    identity = _split_identity(dataset, data_dir, split, db_dir, booked_domains_file, goals_data_dir)
-    references = lookup("references", identity)
-    return reference_index(references) if references is not None else None
+    identity = split_identity(
+        dataset, data_dir, split, db_dir=db_dir, booked_domains_file=booked_domains_file, goals_data_dir=goals_data_dir
+    )
+    return cached(REFERENCES, identity, build)
 
 
 def reference_index(references: Mapping[str, DialogueReference]) -> ReferenceIndex:
     """The BLEU statistics (:class:`ReferenceIndex`) of every reference response, kept on disk under a hash
     of the texts (each sentence's codes depend on the texts alone): reading them takes about 0.04 s where
     counting them takes 0.27 s. Read where BLEU is computed (the scorer's BLEU worker), not where the
-    references are."""
+    references are (``spec-tod score``: :func:`spec_tod.score.split_index.cached_split_index`)."""
     texts = [response for reference in references.values() for response in reference.responses]
     return _cached_by_texts("reference-ngrams", texts, ReferenceIndex.of)
 
