@@ -63,11 +63,18 @@ def enabled() -> bool:
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """SHA-256 over the version and every source and resource file of the installed package."""
+    # os.walk and plain strings rather than Path.rglob: 0.003 s instead of 0.006-0.007 s, in every
+    # command that reads the cache (spec-tod score: in both of its processes).
     digest = hashlib.sha256(f"{__version__}\0{_FORMAT}".encode())
-    for path in sorted(_PACKAGE.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0")
-            digest.update(path.read_bytes())
+    package = str(_PACKAGE)
+    found: list[str] = []
+    for folder, folders, files in os.walk(package):
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        found += [os.path.join(folder, name) for name in files if not name.endswith(".pyc")]
+    for path in sorted(found):
+        digest.update(os.path.relpath(path, package).encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
     return digest.hexdigest()
 
 

@@ -100,6 +100,32 @@ def test_an_entrys_payload_digest_is_given_only_while_it_is_valid(home: Path, tm
     assert cache.payload_digest("table", {}) is None
 
 
+def test_the_code_fingerprint_follows_every_source_and_resource_file_and_nothing_compiled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "spec_tod"
+    (package / "resources").mkdir(parents=True)
+    (package / "__pycache__").mkdir()
+    (package / "cache.py").write_text("x = 1\n")
+    (package / "resources" / "table.json").write_text("{}")
+    monkeypatch.setattr(cache, "_PACKAGE", package)
+
+    def fingerprint() -> str:
+        cache.code_fingerprint.cache_clear()
+        return cache.code_fingerprint()
+
+    first = fingerprint()
+    (package / "__pycache__" / "cache.cpython-311.pyc").write_bytes(b"compiled")
+    (package / "resources" / "table.pyc").write_bytes(b"compiled")
+    assert fingerprint() == first
+    (package / "resources" / "table.json").write_text('{"a": 1}')
+    second = fingerprint()
+    assert second != first
+    (package / "resources" / "table.json").rename(package / "resources" / "other.json")  # same bytes, other name
+    assert fingerprint() not in (first, second)
+    cache.code_fingerprint.cache_clear()
+
+
 def test_another_code_version_does_not_read_the_entry(home: Path, tmp_path: Path, monkeypatch) -> None:
     source = tmp_path / "corpus.txt"
     source.write_text("a\n")
