@@ -114,7 +114,7 @@ def score_command(
     }
     # One worker forked first sets up the Moses rules while this process reads the predictions, normalises
     # their responses, then reads the references' BLEU statistics while this process imports the scorer
-    # and reads the references; BLEU and the richness then run there (docs/speed.md).
+    # and reads the references; BLEU then runs there (docs/speed.md).
     with standing_normaliser(), ExitStack() as stack:
         from spec_tod.score.predictions import read_predictions
 

@@ -1,8 +1,9 @@
-"""BLEU in the standing normaliser's worker, which reads the references' statistics before the responses come.
+"""BLEU in the standing normaliser's worker, which reads the references' statistics while the command reads.
 
 ``spec-tod score`` forks one worker at its start (:func:`spec_tod.data.normalize.standing_normaliser`):
-it sets up the Moses rules, then (:func:`standing_bleu`) reads the references' BLEU statistics from
-the cache, while this process imports and reads its inputs. The responses it normalises stay there:
+it sets up the Moses rules, normalises the responses, then (:func:`standing_bleu`) reads the references'
+BLEU statistics from the cache, while this process imports and reads its inputs. The responses it
+normalises stay there:
 the BLEU of them (:func:`bleu_later`) is computed where they are, so that neither they nor the
 statistics cross between the processes (docs/speed.md).
 """
@@ -38,7 +39,7 @@ def _bleu_against(references: list[str], hypotheses: list[str]) -> float:
 @contextmanager
 def standing_bleu(load: Callable[[], ReferenceIndex | None]) -> Iterator[None]:
     """Within this block, itself within a :func:`~spec_tod.data.normalize.standing_normaliser` block, the
-    scorer's BLEU runs in the normaliser's worker, which calls ``load`` now for the references' statistics
+    scorer's BLEU runs in the normaliser's worker, which calls ``load`` next for the references' statistics
     (``None``: not at hand cheaply; they are then counted when needed). Outside a standing normaliser it
     does nothing."""
     read = in_normaliser(_read, load)
