@@ -3,9 +3,8 @@
 ``spec-tod score`` forks one worker at its start (:func:`spec_tod.data.normalize.standing_normaliser`):
 it sets up the Moses rules, normalises the responses, then (:func:`standing_bleu`) reads the references'
 BLEU statistics from the cache, while this process imports and reads its inputs. The responses it
-normalises stay there:
-the BLEU of them (:func:`bleu_later`) is computed where they are, so that neither they nor the
-statistics cross between the processes (docs/speed.md).
+normalises stay there: the BLEU of them (:func:`bleu_later`) is computed where they are, so that
+neither they nor the statistics cross between the processes (docs/speed.md).
 """
 
 from __future__ import annotations
