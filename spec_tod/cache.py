@@ -83,11 +83,17 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def cached(kind: str, identity: dict[str, Any], build: Callable[[], tuple[T, Sequence[Path]]]) -> T:
-    """``build()``'s value, from the cache when the entry for ``identity`` is valid (see the module doc)."""
+def cached(
+    kind: str, identity: dict[str, Any], build: Callable[[], tuple[T, Sequence[Path]]], *, derived_from: str = ""
+) -> T:
+    """``build()``'s value, from the cache when the entry for ``identity`` is valid (see the module doc).
+
+    ``derived_from``: the digest of another entry's value (:func:`payload_digest`) that ``build`` reads.
+    It is part of the key, not of the identity: an entry built from a newer value supersedes the
+    older one, which is then pruned as another code version's would be."""
     if not enabled():
         return build()[0]
-    entry = _entry(kind, identity)
+    entry = _entry(kind, identity, derived_from)
     found = _read(entry)
     if found is not None:
         return found
@@ -97,16 +103,17 @@ def cached(kind: str, identity: dict[str, Any], build: Callable[[], tuple[T, Seq
     return value
 
 
-def lookup(kind: str, identity: dict[str, Any]) -> Any | None:
-    """The value of the valid entry for ``identity``, or ``None`` (nothing is built or written)."""
-    return _read(_entry(kind, identity)) if enabled() else None
+def lookup(kind: str, identity: dict[str, Any], *, derived_from: str = "") -> Any | None:
+    """The value of the valid entry for ``identity`` (and ``derived_from``, as in :func:`cached`), or ``None``
+    (nothing is built or written)."""
+    return _read(_entry(kind, identity, derived_from)) if enabled() else None
 
 
 def payload_digest(kind: str, identity: dict[str, Any]) -> str | None:
     """The SHA-256 of the valid entry for ``identity``'s value, or ``None``; the value is not unpickled.
 
-    For a table derived from an entry's value alone: keyed by this digest it is valid exactly as long
-    as that entry, and is read without reading the entry's value."""
+    For a table derived from an entry's value alone: kept with this digest (``derived_from``) it is
+    valid exactly as long as that entry, and is read without reading the entry's value."""
     if not enabled():
         return None
     entry = _entry(kind, identity)
@@ -117,10 +124,10 @@ def payload_digest(kind: str, identity: dict[str, Any]) -> str | None:
     return checked[0]
 
 
-def _entry(kind: str, identity: dict[str, Any]) -> Path:
+def _entry(kind: str, identity: dict[str, Any], derived_from: str = "") -> Path:
     asked = json.dumps(identity, sort_keys=True, default=str)
     family = hashlib.sha256(asked.encode()).hexdigest()[:_NAME_PART]
-    key = hashlib.sha256(f"{code_fingerprint()}\0{asked}".encode()).hexdigest()[:_NAME_PART]
+    key = hashlib.sha256(f"{code_fingerprint()}\0{derived_from}\0{asked}".encode()).hexdigest()[:_NAME_PART]
     return cache_dir() / kind / f"{family}-{key}.pickle"
 
 

@@ -16,6 +16,7 @@ from spec_tod.score.bleu import ReferenceIndex
 
 REFERENCES = "references"
 """The cache's kind for a split's references (:func:`spec_tod.score.references.split_references`)."""
+_KIND = "split-reference-ngrams"
 
 
 def split_identity(
@@ -40,17 +41,16 @@ def cached_split_index(identity: dict[str, Any]) -> ReferenceIndex | None:
     when those references are in the cache; ``None`` when they are not, rather than building them (for
     a worker started before the command has read them: ``spec_tod.score.bleu_worker``).
 
-    Kept under the digest of the references' entry, so valid exactly as long as it is; counted from the
-    references once, the first time."""
+    Kept with the digest of the references' entry's value, so valid exactly as long as that entry (and
+    an entry of older references is pruned as superseded); counted from the references once."""
     digest = payload_digest(REFERENCES, identity)
     if digest is None:
         return None
-    key = {"references": digest}
-    found: ReferenceIndex | None = lookup("split-reference-ngrams", key)
+    found: ReferenceIndex | None = lookup(_KIND, identity, derived_from=digest)
     if found is not None:
         return found
     references = lookup(REFERENCES, identity)
     if references is None:  # removed or changed since its digest was read
         return None
     texts = [response for reference in references.values() for response in reference.responses]
-    return cached("split-reference-ngrams", key, lambda: (ReferenceIndex.of(texts), []))
+    return cached(_KIND, identity, lambda: (ReferenceIndex.of(texts), []), derived_from=digest)

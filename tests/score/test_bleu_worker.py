@@ -60,13 +60,15 @@ def test_scores_with_the_standing_worker_are_the_scorers(
 
 
 def test_the_statistics_are_read_without_the_references_and_follow_them(
-    monkeypatch: pytest.MonkeyPatch, data_dir: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     references = split_references("multiwoz21", data_dir, "test")
     first = cached_split_index(split_identity("multiwoz21", data_dir, "test"))
     read: list[str] = []
     real_lookup = split_index_module.lookup
-    monkeypatch.setattr(split_index_module, "lookup", lambda kind, identity: read.append(kind) or real_lookup(kind, identity))
+    monkeypatch.setattr(
+        split_index_module, "lookup", lambda kind, identity, **key: read.append(kind) or real_lookup(kind, identity, **key)
+    )
     again = cached_split_index(split_identity("multiwoz21", data_dir, "test"))
     assert read == ["split-reference-ngrams"] and again == first  # the references' entry is not unpickled
 
@@ -79,6 +81,8 @@ def test_the_statistics_are_read_without_the_references_and_follow_them(
     changed = cached_split_index(split_identity("multiwoz21", data_dir, "test"))
     assert read == ["split-reference-ngrams", "references"]
     assert changed is not None and set(changed.slots) == {text for r in some.values() for text in r.responses}
+    entries = list((tmp_path / "cache" / "split-reference-ngrams").glob("*.pickle"))
+    assert len(entries) == 2 and len({entry.name.partition("-")[0] for entry in entries}) == 1  # the newer supersedes
 
 
 def test_without_fork_the_statistics_are_read_here_and_the_scores_are_the_same(
