@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 
+from spec_tod.data.gc_pause import gc_paused
 from spec_tod.data.normalize import standing_normaliser, start_normalising
 from spec_tod.fileio import check_output_path, write_json
 from spec_tod.process_end import keep_until_exit
@@ -115,7 +116,7 @@ def score_command(
     # One worker forked first sets up the Moses rules while this process reads the predictions, normalises
     # their responses, then reads the references' BLEU statistics while this process imports the scorer
     # and reads the references; BLEU then runs there (docs/speed.md).
-    with standing_normaliser(), ExitStack() as stack:
+    with gc_paused(), standing_normaliser(), ExitStack() as stack:
         from spec_tod.score.predictions import read_predictions
 
         loaded = read_predictions(predictions, on_responses=start_normalising)
