@@ -113,14 +113,19 @@ def score_command(
         "db_dir": db_dir, "booked_domains_file": booked_domains,
         "goals_data_dir": (goals_data_dir or data_dir) if dataset == "multiwoz22" else None,
     }
-    # One worker forked first sets up the Moses rules while this process reads the predictions, normalises
-    # their responses, then reads the references' BLEU statistics while this process imports the scorer
-    # and reads the references; BLEU then runs there (docs/speed.md).
-    with gc_paused(), standing_normaliser(), ExitStack() as stack:
+    # One worker forked first sets up the Moses rules and reads the references' BLEU statistics while this
+    # process reads the predictions, then normalises their responses while this process imports the
+    # scorer and reads the references; BLEU then runs there. The collector is paused in both: the command
+    # is short and what it builds is acyclic (docs/speed.md).
+    with (
+        gc_paused(),
+        standing_normaliser(),
+        standing_bleu(partial(_cached_split_index, dataset, data_dir, split, split_options)),
+        ExitStack() as stack,
+    ):
         from spec_tod.score.predictions import read_predictions
 
         loaded = read_predictions(predictions, on_responses=start_normalising)
-        stack.enter_context(standing_bleu(partial(_cached_split_index, dataset, data_dir, split, split_options)))
         # The rest is imported once the responses are with the normaliser, which then starts 0.02 s sooner.
         from rich.console import Console
 

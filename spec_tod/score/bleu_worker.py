@@ -1,8 +1,8 @@
 """BLEU in the standing normaliser's worker, which reads the references' statistics while the command reads.
 
 ``spec-tod score`` forks one worker at its start (:func:`spec_tod.data.normalize.standing_normaliser`):
-it sets up the Moses rules, normalises the responses, then (:func:`standing_bleu`) reads the references'
-BLEU statistics from the cache, while this process imports and reads its inputs. The responses it
+it sets up the Moses rules, then (:func:`standing_bleu`) reads the references' BLEU statistics from the
+cache and normalises the responses, while this process imports and reads its inputs. The responses it
 normalises stay there: the BLEU of them (:func:`bleu_later`) is computed where they are, so that
 neither they nor the statistics cross between the processes (docs/speed.md).
 """

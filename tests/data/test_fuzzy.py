@@ -35,6 +35,28 @@ def test_same_verdict_as_fuzzywuzzy_near_every_threshold():
             assert partial_ratio_reaches(first, second, score) == (ratio >= score), (first, second, score)
 
 
+def test_same_verdict_as_fuzzywuzzy_with_letters_the_other_string_lacks():
+    # Many letters, and pairs that differ by a letter or two: the distinct-letters bound rejects some,
+    # the letter counts some more, and fuzzywuzzy decides the rest.
+    rng = random.Random(11)
+    alphabet = "abcdefghijklmnopqrstuvwxyz '"
+    words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 20))) for _ in range(400)]
+    pairs = [(word, rng.choice(words)) for word in words]
+    for word in words:
+        mutated = list(word + rng.choice(alphabet))
+        mutated[rng.randrange(len(mutated))] = rng.choice(alphabet)
+        pairs.append((word, "".join(mutated)))
+    rejected_by_set = 0
+    for first, second in pairs:
+        ratio = fuzz.partial_ratio(first, second)
+        short, long = (first, second) if len(first) <= len(second) else (second, first)
+        absent = len(set(short) - set(long))
+        for score in (80, 89, 90, 91, 96):
+            rejected_by_set += 400 * (len(short) - absent) < (2 * score - 1) * (2 * len(short) - absent)
+            assert partial_ratio_reaches(first, second, score) == (ratio >= score), (first, second, score)
+    assert rejected_by_set > 1000
+
+
 def test_missing_levenshtein_is_an_error_not_difflib(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "Levenshtein", None)  # as if python-Levenshtein were not installed
     fuzzy._fuzz.cache_clear()
