@@ -63,8 +63,8 @@ def enabled() -> bool:
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """SHA-256 over the version and every source and resource file of the installed package."""
-    # os.walk and plain strings rather than Path.rglob: 0.003 s instead of 0.006-0.007 s, in every
-    # command that reads the cache (spec-tod score: in both of its processes).
+    # os.walk and plain strings rather than Path.rglob, in every command that reads the cache (spec-tod
+    # score: in both of its processes): half the time (docs/speed.md).
     digest = hashlib.sha256(f"{__version__}\0{_FORMAT}".encode())
     package = str(_PACKAGE)
     found: list[str] = []

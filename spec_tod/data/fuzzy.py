@@ -72,11 +72,10 @@ def partial_ratio_reaches(first: str, second: str, score: int) -> bool:
     ``200 * shared / (m + shared)`` bounds the score. Below ``score - 0.5`` it cannot round up to
     ``score``: such pairs (nine in ten of the database's) are rejected by counting letters. Two in three
     are rejected sooner, by a looser bound from the distinct letters alone: each distinct letter of the
-    shorter string that the longer lacks is at least one letter not shared (a scoring of AuGPT's
-    predictions: 0.023 s instead of 0.035 s for its 14,303 pairs).
+    shorter string that the longer lacks is at least one letter not shared (docs/speed.md has the figures).
     """
-    shorter = min(len(first), len(second))
     short, long = (first, second) if len(first) <= len(second) else (second, first)
+    shorter = len(short)
     if _cannot_reach(shorter - (_letter_set(short) & ~_letter_set(long)).bit_count(), shorter, score):
         return False
     few, many = _letters(first), _letters(second)
