@@ -2,7 +2,7 @@
 
 The console script ends its process with ``os._exit`` once the command has returned, so that a loaded
 corpus is not freed object by object for nothing. A command's own locals are freed as it returns,
-before that exit: 10 ms of ``spec-tod score``'s last, single-threaded moments (docs/speed.md). Kept
+before that exit, in ``spec-tod score``'s last, single-threaded moments (docs/speed.md). Kept
 here they are not; kept only when the process does end after the command, so that a command called
 as a function (tests, notebooks) still frees what it made.
 """

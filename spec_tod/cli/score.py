@@ -126,7 +126,7 @@ def score_command(
         from spec_tod.score.predictions import read_predictions
 
         loaded = read_predictions(predictions, on_responses=start_normalising)
-        # The rest is imported once the responses are with the normaliser, which then starts 0.02 s sooner.
+        # The rest is imported once the responses are on their way to the worker, which has them sooner.
         from rich.console import Console
 
         from spec_tod.data.readers import find_db_dir, load_database
@@ -134,9 +134,9 @@ def score_command(
         from spec_tod.score.references import split_references
         from spec_tod.score.report import render
 
-        # No emoji codes in this output: rendering them would import rich's table of them (6 ms) for the
-        # first colon printed. A spinner only where someone sees it: its module and refresh thread cost
-        # 0.01 s (docs/speed.md).
+        # No emoji codes in this output: rendering them would import rich's table of them for the first
+        # colon printed. A spinner only where someone sees it: its module and refresh thread cost time
+        # (docs/speed.md).
         console = Console(emoji=False)
         status = stack.enter_context(console.status("reading the references")) if console.is_terminal else None
         references = split_references(dataset, data_dir, split, **split_options)

@@ -219,8 +219,8 @@ def split_references(
 
 def reference_index(references: Mapping[str, DialogueReference]) -> ReferenceIndex:
     """The BLEU statistics (:class:`ReferenceIndex`) of every reference response, kept on disk under a hash
-    of the texts (each sentence's codes depend on the texts alone): reading them takes about 0.04 s where
-    counting them takes 0.27 s. Read where BLEU is computed (the scorer's BLEU worker), not where the
+    of the texts (each sentence's codes depend on the texts alone): reading them is a fraction of counting
+    them (docs/speed.md). Read where BLEU is computed (the scorer's BLEU worker), not where the
     references are (``spec-tod score``: :func:`spec_tod.score.split_index.cached_split_index`)."""
     texts = [response for reference in references.values() for response in reference.responses]
     return _cached_by_texts("reference-ngrams", texts, ReferenceIndex.of)
